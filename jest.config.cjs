@@ -1,0 +1,17 @@
+/** Root jest config: every package's tests, transformed by SWC (type-checking is `npm run typecheck`). */
+const swc = {
+  jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+  module: { type: 'commonjs' },
+};
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/tools'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  moduleNameMapper: {
+    '^@litv2/(core|cocoapi|classification|detection|segmentation)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@litv2/(core|cocoapi|classification|detection|segmentation)/(.*)$': '<rootDir>/packages/$1/src/$2',
+  },
+  testTimeout: 300000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,3 @@
+export * as tf from '@tensorflow/tfjs';
+export * from './backend';
+export * from './nn';

@@ -1,0 +1,5 @@
+export * from './module';
+export * from './layout';
+export * from './layers';
+export * from './init';
+export * from './random';
