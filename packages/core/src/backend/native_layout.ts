@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type KernelFn, type NativeContext, alloc, int32Values, rawValues, collapse, contiguousStrides, f64, out, sizeOf, values } from './native_util';
+import { type KernelArgs, type KernelFn, type NativeContext, alloc, canonValues, int32Values, collapse, contiguousStrides, f64, out, sizeOf, values } from './native_util';
 import { transposeData } from './native_eltwise';
 
 const attr = (args: KernelArgs, name: string): unknown => (args.attrs as Record<string, unknown> | undefined)?.[name];
@@ -13,7 +13,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const { x } = args.inputs;
     const perm = attr(args, 'perm') as number[];
     if (!word(x) && x.dtype !== 'bool') return ctx.original('Transpose')(args);
-    const y = transposeData(ctx, rawValues(args.backend, x), x.shape, perm);
+    const y = transposeData(ctx, canonValues(args.backend, x), x.shape, perm);
     return out(args.backend, perm.map((p) => x.shape[p]), x.dtype, y as Float32Array);
   };
 
@@ -28,7 +28,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
       const xs = contiguousStrides(x.shape);
       const offset = begin.reduce((acc, b, d) => acc + b * xs[d], 0);
       const c = collapse(size, [xs]);
-      ctx.addon.stridedCopy(rawValues(args.backend, x), offset, y, f64(c.shape), f64(c.strides[0]));
+      ctx.addon.stridedCopy(canonValues(args.backend, x), offset, y, f64(c.shape), f64(c.strides[0]));
     }
     return out(args.backend, size, x.dtype, y);
   };
@@ -41,7 +41,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const yshape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
     const y = alloc(x.dtype, sizeOf(yshape));
     if (y.length > 0) {
-      ctx.addon.pad(rawValues(args.backend, x), y, f64(x.shape), f64(paddings.map((p) => p[0])), f64(yshape), fill, x.dtype === 'int32');
+      ctx.addon.pad(canonValues(args.backend, x), y, f64(x.shape), f64(paddings.map((p) => p[0])), f64(yshape), fill, x.dtype === 'int32');
     }
     return out(args.backend, yshape, x.dtype, y);
   };
@@ -56,7 +56,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     if (y.length > 0) {
       const outer = sizeOf(outShape.slice(0, axis));
       const parts = list.filter((t) => sizeOf(t.shape) > 0);
-      ctx.addon.concat(parts.map((t) => rawValues(args.backend, t)), f64(parts.map((t) => sizeOf(t.shape.slice(axis)))), y, outer);
+      ctx.addon.concat(parts.map((t) => canonValues(args.backend, t)), f64(parts.map((t) => sizeOf(t.shape.slice(axis)))), y, outer);
     }
     return out(args.backend, outShape, list[0].dtype, y);
   };
@@ -70,7 +70,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const y = alloc(x.dtype, sizeOf(outShape));
     const idx = int32Values(args.backend, indices);
     if (y.length > 0 || idx.length > 0) {
-      const bad = ctx.addon.gather(rawValues(args.backend, x), idx, y, sizeOf(x.shape.slice(0, axis)), x.shape[axis], sizeOf(x.shape.slice(axis + 1)));
+      const bad = ctx.addon.gather(canonValues(args.backend, x), idx, y, sizeOf(x.shape.slice(0, axis)), x.shape[axis], sizeOf(x.shape.slice(axis + 1)));
       if (bad >= 0) throw new Error(`GatherV2: the index value ${idx[bad]} is not in [0, ${x.shape[axis] - 1}]`);
     }
     return out(args.backend, outShape, x.dtype, y);

@@ -29,8 +29,19 @@ export function rawValues(b: tf.KernelBackend, t: tf.TensorInfo): ArrayBufferVie
   if (!ArrayBuffer.isView(v)) throw new Error(`native kernels: tensor of dtype ${t.dtype} has no typed-array data`);
   return v;
 }
-export const values = (b: tf.KernelBackend, t: tf.TensorInfo): Float32Array => rawValues(b, t) as Float32Array;
-export const int32Values = (b: tf.KernelBackend, t: tf.TensorInfo): Int32Array => rawValues(b, t) as Int32Array;
+/**
+ * The tensor's data as the typed array its dtype implies. tfjs' cpu Cast from bool/int32 to float32 keeps the
+ * source array (a float32 tensor may hold a Uint8Array); such inputs are converted here, once.
+ */
+export function canonValues(b: tf.KernelBackend, t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array {
+  const v = rawValues(b, t);
+  if (t.dtype === 'float32') return v instanceof Float32Array ? v : Float32Array.from(v as unknown as ArrayLike<number>);
+  if (t.dtype === 'int32') return v instanceof Int32Array ? v : Int32Array.from(v as unknown as ArrayLike<number>);
+  if (t.dtype === 'bool') return v instanceof Uint8Array ? v : Uint8Array.from(v as unknown as ArrayLike<number>);
+  throw new Error(`native kernels: unsupported dtype ${t.dtype}`);
+}
+export const values = (b: tf.KernelBackend, t: tf.TensorInfo): Float32Array => canonValues(b, t) as Float32Array;
+export const int32Values = (b: tf.KernelBackend, t: tf.TensorInfo): Int32Array => canonValues(b, t) as Int32Array;
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, d) => a * d, 1);
 
