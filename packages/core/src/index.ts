@@ -3,3 +3,8 @@ export * from './backend';
 export * from './nn';
 export * from './registry';
 export * from './utils/suggest';
+export * from './ops/deform_conv';
+export * from './ops/deform_conv_pack';
+export * from './attention';
+export * from './backbones';
+export * from './analysis';
