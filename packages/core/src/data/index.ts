@@ -1,0 +1,4 @@
+export * from './types';
+export * from './rng';
+export * from './collate';
+export * from './dataloader';
