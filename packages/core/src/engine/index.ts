@@ -4,3 +4,6 @@ export * from './optimizer';
 export * from './lr_schedule';
 export * from './hooks';
 export * from './runner';
+export * from './logger_hooks';
+export * from './checkpoint_hook';
+export * from './eval_hook';
