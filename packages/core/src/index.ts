@@ -8,3 +8,5 @@ export * from './ops/deform_conv_pack';
 export * from './attention';
 export * from './backbones';
 export * from './analysis';
+export * from './engine';
+export * from './data';
