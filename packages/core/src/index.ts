@@ -3,3 +3,5 @@ export * from './backend';
 export * from './nn';
 export * from './registry';
 export * from './utils/suggest';
+export * from './necks';
+export * from './ops/nms';
