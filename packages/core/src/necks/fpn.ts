@@ -4,7 +4,7 @@ import { xavierUniform } from '../nn/init';
 import { Conv2d } from '../nn/layers';
 import { ConfigError, type ConfigOrigin } from '../registry/registry';
 import { NECKS, type Neck } from '../registry/registries';
-import { ConvModule, type ActCfg, type NormCfg } from './conv_module';
+import { ConvModule, setParam, type ActCfg, type NormCfg } from './conv_module';
 
 export type ExtraConvsSource = 'on_input' | 'on_lateral' | 'on_output';
 
@@ -105,8 +105,8 @@ export class FPN extends Module implements Neck {
       if (!(m instanceof Conv2d)) continue;
       const [kh, kw, cin, cout] = m.weight.shape;
       const rf = kh * kw;
-      m.weight.assign(tf.tidy(() => xavierUniform(m.weight.shape, cin * rf, cout * rf)));
-      if (m.bias) m.bias.assign(tf.zerosLike(m.bias));
+      setParam(m.weight, xavierUniform(m.weight.shape, cin * rf, cout * rf));
+      if (m.bias) setParam(m.bias, tf.zerosLike(m.bias));
     }
   }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Conv2d, ConvModule, Module, ModuleList, nextSeed, type ConfigOrigin, type NormCfg } from '@litv2/core';
+import { ConfigError, Conv2d, ConvModule, Module, ModuleList, nextSeed, setParam, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { AnchorGenerator, anchorInsideFlags, concatLevels, type AnchorGeneratorConfig } from '../task_modules/anchors/anchor_generator';
 import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderConfig } from '../task_modules/coders/delta_xywh_coder';
 import { MaxIoUAssigner, type MaxIoUAssignerConfig } from '../task_modules/assigners/max_iou_assigner';
@@ -152,10 +152,10 @@ export class RetinaHead extends Module {
   initWeights(): void {
     const convs = [...this.clsConvs.items.map((m) => m.conv), ...this.regConvs.items.map((m) => m.conv), this.retinaCls, this.retinaReg];
     for (const c of convs) {
-      c.weight.assign(tf.tidy(() => tf.randomNormal(c.weight.shape, 0, 0.01, 'float32', nextSeed())));
-      if (c.bias) c.bias.assign(tf.tidy(() => tf.zerosLike(c.bias!)));
+      setParam(c.weight, tf.randomNormal(c.weight.shape, 0, 0.01, 'float32', nextSeed()));
+      if (c.bias) setParam(c.bias, tf.zerosLike(c.bias));
     }
-    this.retinaCls.bias!.assign(tf.tidy(() => tf.fill(this.retinaCls.bias!.shape, biasInitWithProb(0.01))));
+    setParam(this.retinaCls.bias!, tf.fill(this.retinaCls.bias!.shape, biasInitWithProb(0.01)));
   }
 
   forwardSingle(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
@@ -208,7 +208,7 @@ export class RetinaHead extends Module {
         const lw = tf.where(pos, tf.fill([pos.shape[0]], posWeight > 0 ? posWeight : 1), tf.where(neg, tf.onesLike(res.maxOverlaps), tf.zerosLike(res.maxOverlaps)));
         let targets: tf.Tensor;
         if (gt.shape[0] > 0) {
-          const matched = tf.gather(gt, tf.maximum(res.gtInds.sub(1), 0));
+          const matched = tf.gather(gt, tf.maximum(res.gtInds.sub(tf.scalar(1, 'int32')), tf.scalar(0, 'int32')));
           const enc = this.bboxCoder.encode(anchors, matched);
           targets = tf.where(pos.expandDims(1).tile([1, 4]), enc, tf.zerosLike(enc));
         } else targets = tf.zerosLike(anchors);

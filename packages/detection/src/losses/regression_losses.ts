@@ -16,7 +16,9 @@ export function smoothL1Loss(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tens
   return tf.tidy(() => {
     if (target.size === 0) return pred.sum().mul(0);
     const d = tf.abs(pred.sub(target));
-    const loss = tf.where(d.less(beta), d.square().mul(0.5 / beta), d.sub(0.5 * beta));
+    // step(β - d) = [d < β]; a comparison op would have no gradient in tfjs.
+    const quad = tf.step(tf.sub(beta, d));
+    const loss = quad.mul(d.square().mul(0.5 / beta)).add(tf.sub(1, quad).mul(d.sub(0.5 * beta)));
     return weightReduceLoss(loss, weight, reduction, avgFactor);
   });
 }

@@ -95,7 +95,8 @@ export class MaxIoUAssigner {
       const neg = maxOverlaps.greaterEqual(lo).logicalAnd(maxOverlaps.less(hi));
       gtInds = tf.where(neg, tf.zerosLike(gtInds), gtInds);
       const pos = maxOverlaps.greaterEqual(this.posIouThr);
-      gtInds = tf.where(pos, argmax.add(1), gtInds);
+      const one = tf.scalar(1, 'int32');
+      gtInds = tf.where(pos, argmax.add(one), gtInds);
       if (this.matchLowQuality) {
         const gtMax = overlaps.max(1); // (G,)
         const eligible = gtMax.greaterEqual(this.minPosIou).expandDims(1); // (G,1)
@@ -110,7 +111,7 @@ export class MaxIoUAssigner {
       }
       const res: AssignResult = { numGts, gtInds: gtInds as tf.Tensor1D, maxOverlaps };
       if (gtLabels) {
-        const idx = tf.maximum(gtInds.sub(1), 0);
+        const idx = tf.maximum(gtInds.sub(one), tf.scalar(0, 'int32'));
         res.labels = tf.where(gtInds.greater(0), tf.gather(gtLabels.toInt(), idx), tf.fill([n], -1, 'int32')) as tf.Tensor1D;
       }
       return res as unknown as tf.TensorContainer;
