@@ -52,8 +52,12 @@ export function bilinearSampleGrouped(x: tf.Tensor4D, py: tf.Tensor3D, px: tf.Te
     // Row of `flat` for image bi, pixel (yy, xx), group gi: ((bi*H + yy)*W + xx)*G + gi.
     const base = tf.range(0, b, 1, 'float32').mul(h).reshape([b, 1, 1]);
     const gIdx = tf.range(0, g, 1, 'float32').reshape([1, 1, g]);
-    const rowOf = (yy: tf.Tensor, xx: tf.Tensor) =>
-      base.add(yy.clipByValue(0, h - 1)).mul(w).add(xx.clipByValue(0, w - 1)).mul(g).add(gIdx).cast('int32').reshape([-1]);
+    // The indices are rebuilt from their values so they are not on the autodiff path: tfjs' GatherV2 gradient
+    // rejects an int32 `indices` input that depends on a trained variable (the offsets).
+    const rowOf = (yy: tf.Tensor, xx: tf.Tensor) => {
+      const r = base.add(yy.clipByValue(0, h - 1)).mul(w).add(xx.clipByValue(0, w - 1)).mul(g).add(gIdx).cast('int32').reshape([-1]);
+      return tf.tensor1d(r.dataSync() as Int32Array, 'int32');
+    };
     const corner = (yy: tf.Tensor, xx: tf.Tensor, wt: tf.Tensor) =>
       tf.gather(flat, rowOf(yy, xx)).reshape([b, p, g, cg]).mul(wt.expandDims(-1));
     const out = tf.addN([
