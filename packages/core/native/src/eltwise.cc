@@ -54,6 +54,13 @@ inline float fast_erf(float x) {
   return ax < 0.25f ? small : big;
 }
 
+}  // namespace
+
+float erf_approx(float x) { return fast_erf(x); }
+float exp_approx(float x) { return fast_exp(x); }
+
+namespace {
+
 template <typename F>
 void map1(const float* x, float* y, int64_t n, F f) {
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
