@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { setNativeKernelProvider } from './backend';
 import { loadNativeAddon, type NativeAddon } from './native_addon';
@@ -13,8 +14,12 @@ export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddo
 const BACKEND = 'cpu';
 /** Original cpu kernels we replaced, by name (restored by `unregisterNativeKernels`). */
 const originals = new Map<string, tf.KernelConfig>();
-/** Output buffers of the native kernels, recycled after disposal (LITV2_NATIVE_POOL_MB, default 4096). */
-const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || 4096) * 2 ** 20);
+/**
+ * Output buffers of the native kernels, recycled after disposal. The cap (LITV2_NATIVE_POOL_MB, default half
+ * the RAM up to 16 GiB) is rarely reached: a training step returns the activations it frees to the pool and
+ * the next step takes them back, so the pool holds what GC would otherwise collect late.
+ */
+const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || Math.min(16384, os.totalmem() / 2 ** 21)) * 2 ** 20);
 
 function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   const ctx: NativeContext = {
