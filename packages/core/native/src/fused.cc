@@ -6,12 +6,10 @@
 #include <vector>
 
 #include "kernels.h"
+#include "mathfun.h"
 #include "pool.h"
 
 namespace litv2 {
-
-float erf_approx(float x);  // eltwise.cc
-float exp_approx(float x);  // eltwise.cc
 
 namespace {
 constexpr int64_t kGrain = 1 << 15;
@@ -19,7 +17,7 @@ constexpr int64_t kGrain = 1 << 15;
 
 void gelu(const float* x, float* y, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) y[i] = 0.5f * x[i] * (1.f + erf_approx(x[i] * 0.70710678118654752f));
+    for (int64_t i = lo; i < hi; ++i) y[i] = 0.5f * x[i] * (1.f + fast_erf(x[i] * 0.70710678118654752f));
   });
 }
 
@@ -28,8 +26,8 @@ void gelu_grad(const float* dy, const float* x, float* dx, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const float v = x[i];
-      const float cdf = 0.5f * (1.f + erf_approx(v * 0.70710678118654752f));
-      const float pdf = 0.39894228040143268f * exp_approx(-0.5f * v * v);
+      const float cdf = 0.5f * (1.f + fast_erf(v * 0.70710678118654752f));
+      const float pdf = 0.39894228040143268f * fast_exp(-0.5f * v * v);
       dx[i] = dy[i] * (cdf + v * pdf);
     }
   });
