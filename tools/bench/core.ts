@@ -68,22 +68,12 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void)
   }
   if (spec.sections.includes('litv2')) {
     const evalBatches = slow ? [1] : [1, 8];
-    let trainBatch: number | null = slow ? null : 8;
     try {
-      Object.assign(rec, await benchmarkLITv2({ evalBatches, trainBatch, runs: slow ? 1 : 5, log }));
+      Object.assign(rec, await benchmarkLITv2({ evalBatches, trainBatch: slow ? null : 8, runs: slow ? 1 : 5, log }));
     } catch (e) {
-      // wasm lacks several gradient kernels: record why the training step cannot run there.
       const msg = (e as Error).message.split('\n')[0];
       log(`  litv2 failed: ${msg}`);
       rec['litv2_s.error'] = msg;
-      if (trainBatch) {
-        trainBatch = null;
-        try {
-          Object.assign(rec, await benchmarkLITv2({ evalBatches, trainBatch, runs: 5, log }));
-        } catch {
-          /* already recorded */
-        }
-      }
     }
     if (slow) rec['litv2_s.note'] = 'pure-JS cpu: eval batch 1 only (batch 8 and training take many minutes; --full runs them)';
   }
