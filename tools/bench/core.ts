@@ -63,6 +63,8 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void)
     ks.forEach((k) => {
       rec[`kernel.${k.name}.before`] = k.before;
       rec[`kernel.${k.name}.after`] = k.after;
+      rec[`kernel.${k.name}.before_cpu`] = k.before_cpu;
+      rec[`kernel.${k.name}.after_cpu`] = k.after_cpu;
       rec[`kernel.${k.name}.unit`] = k.unit;
     });
   }
