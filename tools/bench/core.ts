@@ -108,9 +108,13 @@ export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: s
     host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_start: loadAvg() },
   };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-bench-'));
+  let kernelsDone = false;
   for (const r of runs) {
     const out = path.join(tmp, `${r.name}.json`);
-    const spec: WorkerSpec = { backend: r.backend, sections: args.sections, full: args.full, noBefore: args.noBefore };
+    // The kernel table (slow pure-JS "before" runs) once, in the first native run.
+    const sections = args.sections.filter((s) => s !== 'kernels' || (r.backend === 'native' && !kernelsDone));
+    if (sections.includes('kernels')) kernelsDone = true;
+    const spec: WorkerSpec = { backend: r.backend, sections, full: args.full, noBefore: args.noBefore };
     const env = { ...process.env, LITV2_NUM_THREADS: String(r.threads), LITV2_QUIET_BACKEND: '1' };
     log(`--- ${r.name} (load ${loadAvg().join(' ')})`);
     const p = spawnSync(process.execPath, [...process.execArgv, script, '--worker', JSON.stringify(spec), '--worker-out', out], { stdio: 'inherit', env });
