@@ -51,8 +51,11 @@ export interface WorkerSpec {
   noBefore: boolean;
 }
 
-/** Runs inside one process on one backend; returns a flat record. */
-export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void): Promise<BenchRecord> {
+/**
+ * Runs inside one process on one backend; returns a flat record. `save` is called after each section so a
+ * backend that aborts the process (wasm) still leaves what it measured.
+ */
+export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void, save: (rec: BenchRecord) => void = () => undefined): Promise<BenchRecord> {
   const info = await initBackend({ backend: spec.backend, quiet: true });
   const rec: BenchRecord = { backend: info.description, tf_backend: tf.getBackend() };
   log(`[${spec.backend}] ${info.description}`);
@@ -79,9 +82,13 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void)
     }
     if (slow) rec['litv2_s.note'] = 'pure-JS cpu: eval batch 1 only (batch 8 and training take many minutes; --full runs them)';
   }
-  if (spec.sections.includes('attention') && !slow) {
+  save(rec);
+  // An aborted wasm runtime cannot run anything else.
+  const aborted = Object.values(rec).some((v) => typeof v === 'string' && v.startsWith('Aborted('));
+  if (spec.sections.includes('attention') && !slow && !aborted) {
     log('  attention layer, 384 ch, 12 heads, forward (batch 1):');
     Object.assign(rec, await benchmarkAttention({ log }));
+    save(rec);
   }
   if (info.nativeKernels) {
     const p = nativePoolStats();
@@ -118,12 +125,13 @@ export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: s
     const env = { ...process.env, LITV2_NUM_THREADS: String(r.threads), LITV2_QUIET_BACKEND: '1' };
     log(`--- ${r.name} (load ${loadAvg().join(' ')})`);
     const p = spawnSync(process.execPath, [...process.execArgv, script, '--worker', JSON.stringify(spec), '--worker-out', out], { stdio: 'inherit', env });
-    if (p.status !== 0 || !fs.existsSync(out)) {
+    if (!fs.existsSync(out)) {
       result[r.name] = { error: `worker exited with ${p.status ?? p.signal}` };
       continue;
     }
     const rec = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchRecord;
     rec.threads = r.threads;
+    if (p.status !== 0) rec.worker_exit = `exited with ${p.status ?? p.signal} after the sections recorded here`;
     result[r.name] = rec;
   }
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LITv2, litv2Preset, registerNativeKernels, unregisterNativeKernels, seedEverything } from '@litv2/core';
+import { LITv2, litv2Preset, registerNativeKernels, setNativeThreads, unregisterNativeKernels, seedEverything } from '@litv2/core';
 import { describeNative } from './native_helpers';
 
 type Core = typeof import('@litv2/core');
@@ -52,6 +52,22 @@ describeNative('backend selection', () => {
     expect(tf.getKernel('BatchMatMul', 'cpu')!.kernelFunc).toBe(original);
   });
 
+  test('changing the thread count between calls is safe and gives the same results', () => {
+    expect(registerNativeKernels().ok).toBe(true);
+    const a = tf.randomUniform([96, 64, 32], -1, 1, 'float32', 1), b = tf.randomUniform([96, 32, 48], -1, 1, 'float32', 2);
+    const x = tf.randomUniform([4, 200, 100], -1, 1, 'float32', 3);
+    const run = () => tf.tidy(() => [tf.matMul(a, b), tf.softmax(x), tf.sum(x, 1), tf.erf(x).add(x)].map((t) => t.dataSync().slice()));
+    setNativeThreads(1);
+    const ref = run();
+    for (const n of [2, 1, 2]) {
+      setNativeThreads(n);
+      const worst = run().map((r, i) => r.reduce((m, v, j) => Math.max(m, Math.abs(v - ref[i][j]) / (1 + Math.abs(ref[i][j]))), 0));
+      expect(Math.max(...worst)).toBeLessThan(1e-5);
+    }
+    setNativeThreads(1);
+    tf.dispose([a, b, x]);
+  });
+
   test('a small LITv2 training step: loss and every parameter gradient match the plain tfjs path', async () => {
     await tf.setBackend('cpu');
     seedEverything(3);
@@ -66,6 +82,7 @@ describeNative('backend selection', () => {
       tf.dispose([value, ...Object.values(grads)]);
       return out;
     };
+    unregisterNativeKernels();
     const original = tf.getKernel('BatchMatMul', 'cpu')!.kernelFunc;
     expect(registerNativeKernels().ok).toBe(true);
     expect(tf.getKernel('BatchMatMul', 'cpu')!.kernelFunc).not.toBe(original);
