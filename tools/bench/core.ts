@@ -105,23 +105,26 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void,
  * `work_dirs/benchmark/<date-time>.json`. Top-level `litv2_s.*` keys come from the first native run.
  */
 export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: string) => void): { file: string; result: Record<string, unknown> } {
-  const runs: { name: string; backend: string; threads: number }[] = [];
-  for (const b of args.backends) {
-    if (b === 'native') for (const t of args.threads) runs.push({ name: args.threads.length > 1 ? `native_t${t}` : 'native', backend: b, threads: t });
-    else runs.push({ name: b, backend: b, threads: 1 });
+  const runs: { name: string; backend: string; threads: number; sections: string[] }[] = [];
+  const model = args.sections.filter((x) => x !== 'kernels');
+  // The kernel table runs in a process of its own so its buffers do not weigh on the model runs.
+  if (args.sections.includes('kernels') && args.backends.includes('native')) {
+    runs.push({ name: 'kernels', backend: 'native', threads: args.threads[0], sections: ['kernels'] });
+  }
+  if (model.length) {
+    for (const b of args.backends) {
+      if (b === 'native') for (const t of args.threads) runs.push({ name: args.threads.length > 1 ? `native_t${t}` : 'native', backend: b, threads: t, sections: model });
+      else runs.push({ name: b, backend: b, threads: 1, sections: model });
+    }
   }
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_start: loadAvg() },
   };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-bench-'));
-  let kernelsDone = false;
   for (const r of runs) {
     const out = path.join(tmp, `${r.name}.json`);
-    // The kernel table (slow pure-JS "before" runs) once, in the first native run.
-    const sections = args.sections.filter((s) => s !== 'kernels' || (r.backend === 'native' && !kernelsDone));
-    if (sections.includes('kernels')) kernelsDone = true;
-    const spec: WorkerSpec = { backend: r.backend, sections, full: args.full, noBefore: args.noBefore };
+    const spec: WorkerSpec = { backend: r.backend, sections: r.sections, full: args.full, noBefore: args.noBefore };
     const env = { ...process.env, LITV2_NUM_THREADS: String(r.threads), LITV2_QUIET_BACKEND: '1' };
     log(`--- ${r.name} (load ${loadAvg().join(' ')})`);
     const p = spawnSync(process.execPath, [...process.execArgv, script, '--worker', JSON.stringify(spec), '--worker-out', out], { stdio: 'inherit', env });
@@ -135,7 +138,7 @@ export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: s
     result[r.name] = rec;
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const primary = runs.map((r) => result[r.name] as BenchRecord | undefined).find((r) => r && !('error' in r && Object.keys(r).length === 1));
+  const primary = runs.filter((r) => r.name !== 'kernels').map((r) => result[r.name] as BenchRecord | undefined).find((r) => r && !('error' in r && Object.keys(r).length === 1));
   if (primary) {
     result.backend = primary.backend;
     for (const [k, v] of Object.entries(primary)) if (k.startsWith('litv2_') || k.startsWith('attention.')) result[k] = v;
