@@ -56,12 +56,12 @@ describeNative('backend selection', () => {
     expect(registerNativeKernels().ok).toBe(true);
     const a = tf.randomUniform([96, 64, 32], -1, 1, 'float32', 1), b = tf.randomUniform([96, 32, 48], -1, 1, 'float32', 2);
     const x = tf.randomUniform([4, 200, 100], -1, 1, 'float32', 3);
-    const run = () => tf.tidy(() => [tf.matMul(a, b), tf.softmax(x), tf.sum(x, 1), tf.erf(x).add(x)].map((t) => t.dataSync().slice()));
+    const run = () => tf.tidy(() => [tf.matMul(a, b), tf.softmax(x), tf.sum(x, 1), tf.erf(x).add(x)].map((t) => Float32Array.from(t.dataSync())));
     setNativeThreads(1);
     const ref = run();
     for (const n of [2, 1, 2]) {
       setNativeThreads(n);
-      const worst = run().map((r, i) => r.reduce((m, v, j) => Math.max(m, Math.abs(v - ref[i][j]) / (1 + Math.abs(ref[i][j]))), 0));
+      const worst = run().map((r, i) => r.reduce((m: number, v: number, j: number) => Math.max(m, Math.abs(v - ref[i][j]) / (1 + Math.abs(ref[i][j]))), 0));
       expect(Math.max(...worst)).toBeLessThan(1e-5);
     }
     setNativeThreads(1);
