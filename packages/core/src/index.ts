@@ -3,3 +3,4 @@ export * from './backend';
 export * from './nn';
 export * from './registry';
 export * from './utils/suggest';
+export * from './checkpoint';
