@@ -43,7 +43,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Hand-assembled pickle bytes (protocol 2 opcodes). */
-function pkl(...parts: (string | number[])[]): Uint8Array {
+function pkl(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
   const chunks = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p)));
   return new Uint8Array(Buffer.concat(chunks));
 }
