@@ -4,3 +4,4 @@ export * from './nn';
 export * from './registry';
 export * from './utils/suggest';
 export * from './checkpoint';
+export * from './config';
