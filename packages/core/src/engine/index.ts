@@ -8,3 +8,4 @@ export * from './logger_hooks';
 export * from './checkpoint_hook';
 export * from './eval_hook';
 export * from './train';
+export * from './cli';
