@@ -1,6 +1,6 @@
 /** COCO index queries (pycocotools filter semantics), loadRes, annToRLE against the reference. */
 import * as path from 'node:path';
-import { COCO, CocoFormatError, area, toBbox, decode, maskToRows, pyFixed, type CocoDataset, type Segmentation } from '../src';
+import { COCO, CocoFormatError, area, toBbox, decode, maskToRows, npMean, pyFixed, type CocoDataset, type Segmentation } from '../src';
 import { COCO_REF, readJson } from './reference';
 
 const tiny: CocoDataset = {
@@ -122,4 +122,13 @@ test('pyFixed rounds exact ties half to even like Python', () => {
   expect(pyFixed(-1, 3)).toBe('-1.000');
   expect(pyFixed(0.95, 2)).toBe('0.95');
   expect(pyFixed(2.675, 2)).toBe('2.67'); // binary value is below the tie
+});
+
+test('npMean follows numpy pairwise summation incl. 8192-element blocks', () => {
+  // numpy 1.24 (the reference's version) pair-sums 8192-element buffer blocks and adds the blocks left to
+  // right: ...756 (numpy >= 2.3 pair-sums the whole array: ...767; a left-to-right loop differs as well).
+  const w = Array.from({ length: 20000 }, (_, i) => 1 / (i + 3));
+  expect(npMean(w)).toBe(0.00044904141048649756);
+  const v = Array.from({ length: 150 }, (_, i) => 1 / (i + 3)).filter((_, i) => i % 7 !== 0);
+  expect(npMean(v)).toBe(0.025978770730257388);
 });
