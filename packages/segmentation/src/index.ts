@@ -1,0 +1,3 @@
+export * from './ops/resize';
+export * from './models';
+export * from './fixtures/fixture_file';
