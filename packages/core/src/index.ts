@@ -10,3 +10,5 @@ export * from './backbones';
 export * from './analysis';
 export * from './engine';
 export * from './data';
+export * from './necks';
+export * from './ops/nms';
