@@ -1,3 +1,3 @@
 export * from './ops/resize';
 export * from './models';
-export * from './fixtures/fixture_file';
+export * from './analysis';

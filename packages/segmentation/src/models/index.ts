@@ -1,4 +1,3 @@
-export * from './conv_module';
 export * from './decode_head';
 export * from './dropout2d';
 export * from './fpn_head';
