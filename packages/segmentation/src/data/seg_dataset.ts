@@ -101,6 +101,22 @@ const COMMON_DEFAULTS = {
   palette: null as unknown,
 };
 
+/**
+ * mmseg's LoadAnnotations always loads the label map (it has no with_* switches); core's shared one is
+ * mmdet-flavoured (boxes by default). In a segmentation dataset, an entry that sets none of the with_* keys
+ * therefore means "label map only".
+ */
+function segAnnotations(pipeline: unknown): unknown {
+  if (!Array.isArray(pipeline)) return pipeline;
+  return pipeline.map((t) => {
+    if (!t || typeof t !== 'object' || Array.isArray(t)) return t;
+    const n = t as ConfigNode;
+    if (n.type === 'LoadAnnotations' && !Object.keys(n).some((k) => k.startsWith('with_'))) return { ...n, with_seg: true, with_bbox: false, with_label: false };
+    if (Array.isArray(n.transforms)) return { ...n, transforms: segAnnotations(n.transforms) };
+    return t;
+  });
+}
+
 function buildSegDataset(cfg: ConfigNode, ctx: DatasetBuildContext, origin: ConfigOrigin, fixed: Partial<SegDatasetOptions>, defaultClasses?: readonly string[]): SegDataset {
   const at = (k: string) => ({ ...origin, path: `${origin.path}.${k}` });
   if (cfg.split) throw new ConfigError('split files are not supported (list images by directory)', at('split'));
@@ -122,7 +138,7 @@ function buildSegDataset(cfg: ConfigNode, ctx: DatasetBuildContext, origin: Conf
     palette,
     ...fixed,
   };
-  const pipeline = buildPipeline(cfg.pipeline, at('pipeline'), { dataRoot: root });
+  const pipeline = buildPipeline(segAnnotations(cfg.pipeline), at('pipeline'), { dataRoot: root });
   return new SegDataset(opts, pipeline, origin);
 }
 
