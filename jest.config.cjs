@@ -12,6 +12,7 @@ module.exports = {
     '^@litv2/(core|cocoapi|classification|detection|segmentation)$': '<rootDir>/packages/$1/src/index.ts',
     '^@litv2/(core|cocoapi|classification|detection|segmentation)/(.*)$': '<rootDir>/packages/$1/src/$2',
   },
+  reporters: ['default', '<rootDir>/tools/jest-summary-reporter.cjs'],
   testTimeout: 300000,
   maxWorkers: 2,
 };

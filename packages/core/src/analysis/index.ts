@@ -1,0 +1,4 @@
+export * from './flops';
+export * from './fixture_io';
+export * from './fixtures';
+export * from './fixture_litv2';

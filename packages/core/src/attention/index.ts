@@ -1,0 +1,2 @@
+export * from './hilo';
+export * from './trunc_linear';

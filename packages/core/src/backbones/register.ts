@@ -1,0 +1,52 @@
+import { BACKBONES } from '../registry/registries';
+import { ConfigError, type ConfigNode, type ConfigOrigin } from '../registry/registry';
+import { LITv2Backbone, LITV2_BACKBONE_DEFAULTS, type LITv2BackboneConfig } from './litv2_backbone';
+
+const INT_LISTS = ['depths', 'num_heads', 'has_msa', 'local_ws', 'out_indices'] as const;
+const NUMBERS = ['patch_size', 'in_chans', 'embed_dim', 'mlp_ratio', 'drop_rate', 'attn_drop_rate', 'drop_path_rate', 'alpha', 'frozen_stages', 'pretrain_img_size', 'window_size'] as const;
+const BOOLS = ['qkv_bias', 'ape', 'patch_norm', 'use_checkpoint'] as const;
+
+/** Type-checks a merged LITv2 backbone config; errors name the dotted key. */
+export function validateLITv2BackboneConfig(cfg: ConfigNode, origin: ConfigOrigin): LITv2BackboneConfig {
+  const at = (k: string) => ({ ...origin, path: `${origin.path}.${k}` });
+  for (const k of INT_LISTS) {
+    const v = cfg[k];
+    if (!Array.isArray(v) || !v.every((e) => Number.isInteger(e))) throw new ConfigError(`expected a list of integers, got ${JSON.stringify(v)}`, at(k));
+  }
+  for (const k of NUMBERS) if (typeof cfg[k] !== 'number') throw new ConfigError(`expected a number, got ${JSON.stringify(cfg[k])}`, at(k));
+  for (const k of BOOLS) if (typeof cfg[k] !== 'boolean') throw new ConfigError(`expected true/false, got ${JSON.stringify(cfg[k])}`, at(k));
+  if (cfg.qk_scale !== null && typeof cfg.qk_scale !== 'number') throw new ConfigError(`expected a number or null, got ${JSON.stringify(cfg.qk_scale)}`, at('qk_scale'));
+  if (cfg.variant !== 'det' && cfg.variant !== 'seg') throw new ConfigError(`expected 'det' or 'seg', got ${JSON.stringify(cfg.variant)}`, at('variant'));
+  const ic = cfg.init_cfg as ConfigNode | null;
+  if (ic !== null && ic !== undefined) {
+    if (typeof ic !== 'object' || ic.type !== 'Pretrained' || typeof ic.checkpoint !== 'string') {
+      throw new ConfigError(`expected {type: Pretrained, checkpoint: <path>}, got ${JSON.stringify(ic)}`, at('init_cfg'));
+    }
+    for (const k of Object.keys(ic)) {
+      if (!['type', 'checkpoint', 'prefix'].includes(k)) throw new ConfigError(`unknown key '${k}' (expected type, checkpoint, prefix)`, at(`init_cfg.${k}`));
+    }
+  }
+  return cfg as unknown as LITv2BackboneConfig;
+}
+
+let registered = false;
+
+/** Registers the dense LITv2 backbone as BACKBONES type 'LITv2' (mmdet/mmseg config keys). Idempotent. */
+export function registerLITv2Backbone(): void {
+  if (registered || BACKBONES.has('LITv2')) return;
+  registered = true;
+  BACKBONES.register('LITv2', {
+    defaults: { ...LITV2_BACKBONE_DEFAULTS } as unknown as ConfigNode,
+    // The mmdet constructor also takes `norm_layer`; only LayerNorm exists for LITv2.
+    build: (cfg, _ctx, origin) => {
+      try {
+        return new LITv2Backbone(validateLITv2BackboneConfig(cfg, origin));
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError((e as Error).message, origin);
+      }
+    },
+  });
+}
+
+registerLITv2Backbone();

@@ -1,0 +1,158 @@
+/**
+ * Batches of a Dataset with seeded shuffling and prefetch: while the consumer trains on one batch, the next
+ * `prefetch` batches are being decoded and transformed (image decoding in sharp runs off the JS thread).
+ * Data order depends only on (seed, epoch); random transforms use a per-sample stream from (seed, epoch,
+ * index), so prefetch timing never changes what is produced and a resumed run sees the same data.
+ */
+import { collate as defaultCollate } from './collate';
+import { Rng, mixSeed } from './rng';
+import type { Batch, CollateFn, Dataset, Sample } from './types';
+import { nextSeed } from '../nn/random';
+
+export interface DataLoaderOptions<B extends Batch = Batch> {
+  batchSize: number;
+  shuffle?: boolean;
+  /** Drop the last incomplete batch (default false). */
+  dropLast?: boolean;
+  /** Seed of the data order and the per-sample streams (default: drawn from the global seeded stream). */
+  seed?: number;
+  /** Batches prepared ahead of the one being consumed (default 2; 0 loads on demand). */
+  prefetch?: number;
+  collate?: CollateFn<B>;
+  /** mmdet GroupSampler: batches hold images of one aspect group (dataset.groupFlags), padded by resampling. */
+  groupByAspect?: boolean;
+  /** Log and skip samples whose loading throws (default: stop with the error). */
+  skipBadSamples?: boolean;
+  log?: (line: string) => void;
+}
+
+export class BadSampleError extends Error {
+  constructor(readonly index: number, readonly filename: string, cause: unknown) {
+    super(`bad sample ${index} (${filename}): ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'BadSampleError';
+  }
+}
+
+export class DataLoader<B extends Batch = Batch> {
+  readonly batchSize: number;
+  seed: number;
+  private readonly collateFn: CollateFn<B>;
+  private readonly prefetch: number;
+  /** Samples skipped so far (skipBadSamples). */
+  skipped = 0;
+
+  constructor(readonly dataset: Dataset, readonly opts: DataLoaderOptions<B>) {
+    if (!(opts.batchSize >= 1)) throw new Error(`DataLoader: batchSize must be >= 1, got ${opts.batchSize}`);
+    this.batchSize = opts.batchSize;
+    this.seed = (opts.seed ?? nextSeed()) >>> 0;
+    this.collateFn = opts.collate ?? (defaultCollate as unknown as CollateFn<B>);
+    this.prefetch = opts.prefetch ?? 2;
+  }
+
+  /** Replaces the seed (resume restores the seed of the interrupted run). */
+  setSeed(seed: number): void {
+    this.seed = seed >>> 0;
+  }
+
+  /** Sample order of one epoch, before batching. */
+  order(epoch: number): number[] {
+    const n = this.dataset.length;
+    const rng = new Rng(mixSeed(this.seed, epoch, 0x5eed));
+    if (this.opts.groupByAspect && this.dataset.groupFlags) return groupOrder(this.dataset.groupFlags(), this.batchSize, rng, this.opts.shuffle ?? true);
+    const idx = Array.from({ length: n }, (_, i) => i);
+    return this.opts.shuffle ? rng.shuffle(idx) : idx;
+  }
+
+  /** Index lists of every batch of `epoch`. */
+  plan(epoch: number): number[][] {
+    const order = this.order(epoch);
+    const out: number[][] = [];
+    for (let i = 0; i < order.length; i += this.batchSize) {
+      const b = order.slice(i, i + this.batchSize);
+      if (b.length < this.batchSize && this.opts.dropLast) break;
+      out.push(b);
+    }
+    return out;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.opts.groupByAspect && this.dataset.groupFlags ? groupedLength(this.dataset.groupFlags(), this.batchSize) : this.dataset.length;
+    return this.opts.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Loads one sample with its own random stream; bad samples throw BadSampleError or are skipped. */
+  async loadSample(index: number, epoch: number): Promise<Sample | null> {
+    try {
+      return await this.dataset.get(index, new Rng(mixSeed(this.seed, epoch, index)));
+    } catch (e) {
+      let filename = '?';
+      try {
+        filename = this.dataset.info(index).filename;
+      } catch {
+        // keep '?': the info itself is broken
+      }
+      const err = e instanceof BadSampleError ? e : new BadSampleError(index, filename, e);
+      if (!this.opts.skipBadSamples) throw err;
+      this.skipped++;
+      (this.opts.log ?? console.warn)(`[data] skipping ${err.message}`);
+      return null;
+    }
+  }
+
+  private async loadBatch(indices: number[], epoch: number): Promise<Sample[]> {
+    const got = await Promise.all(indices.map((i) => this.loadSample(i, epoch)));
+    return got.filter((s): s is Sample => s !== null);
+  }
+
+  /**
+   * Batches of `epoch`, starting at batch `start` (resume). Tensors are created when a batch is handed out;
+   * the consumer disposes them. A batch whose samples were all skipped is left out.
+   */
+  async *batches(epoch: number, start = 0): AsyncGenerator<B> {
+    const plan = this.plan(epoch).slice(start);
+    const pending: Promise<Sample[]>[] = [];
+    let next = 0;
+    const launch = (limit: number) => {
+      while (next < plan.length && pending.length < limit) {
+        const p = this.loadBatch(plan[next++], epoch);
+        p.catch(() => undefined); // rejection is delivered when awaited; avoid an unhandled-rejection crash
+        pending.push(p);
+      }
+    };
+    for (;;) {
+      launch(this.prefetch + 1); // the batch to hand out next plus `prefetch` ahead
+      const head = pending.shift();
+      if (!head) return;
+      const samples = await head;
+      launch(this.prefetch); // keep `prefetch` batches loading while the consumer trains
+      if (samples.length) yield this.collateFn(samples);
+    }
+  }
+}
+
+function groupedLength(flags: Uint8Array, bs: number): number {
+  const sizes = new Map<number, number>();
+  for (const f of flags) sizes.set(f, (sizes.get(f) ?? 0) + 1);
+  let n = 0;
+  for (const s of sizes.values()) n += Math.ceil(s / bs) * bs;
+  return n;
+}
+
+/** mmdet GroupSampler order: shuffle inside each group, pad groups to whole batches, shuffle the batches. */
+function groupOrder(flags: Uint8Array, bs: number, rng: Rng, shuffle: boolean): number[] {
+  const groups = [...new Set(flags)].sort((a, b) => a - b);
+  const all: number[] = [];
+  for (const g of groups) {
+    const idx: number[] = [];
+    flags.forEach((f, i) => f === g && idx.push(i));
+    if (shuffle) rng.shuffle(idx);
+    const extra = Math.ceil(idx.length / bs) * bs - idx.length;
+    const base = idx.length;
+    for (let k = 0; k < extra; k++) idx.push(idx[rng.int(base)]);
+    all.push(...idx);
+  }
+  const batches = Array.from({ length: all.length / bs }, (_, b) => b);
+  if (shuffle) rng.shuffle(batches);
+  return batches.flatMap((b) => all.slice(b * bs, (b + 1) * bs));
+}

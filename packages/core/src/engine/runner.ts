@@ -1,0 +1,312 @@
+/**
+ * The training loop shared by every task: epoch-based (mmcv EpochBasedRunner) or iteration-based
+ * (IterBasedRunner). One iteration = forward inside a gradient tape, NaN/Inf guard on every loss term, optional
+ * gradient-norm clipping, optimizer step, with every intermediate tensor disposed (the tensor count is the
+ * same after each iteration). Checkpoints hold weights, optimizer slots, position and random-stream state, so
+ * `resume()` continues exactly where an uninterrupted run would be.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { StateDict } from '../nn/module';
+import { getRandomState, setRandomState } from '../nn/random';
+import type { DataLoader } from '../data/dataloader';
+import { disposeBatch } from '../data/collate';
+import type { Batch } from '../data/types';
+import type { Hook, IterResult, LogRecord } from './hooks';
+import type { LrSchedule } from './lr_schedule';
+import type { Optimizer, OptimizerState } from './optimizer';
+import type { TrainableModel } from './types';
+
+/** What a checkpoint holds (same shape as core/checkpoint's saveCheckpoint / loadCheckpoint). */
+export interface CheckpointData {
+  model: StateDict;
+  optimizer?: OptimizerState;
+  meta: Record<string, unknown>;
+}
+
+/** Checkpoint reader/writer; the default is core/checkpoint (atomic writes). */
+export interface CheckpointIO {
+  save(file: string, data: CheckpointData): void | Promise<void>;
+  load(file: string): CheckpointData | Promise<CheckpointData>;
+}
+
+export interface RunnerOptions<B extends Batch = Batch> {
+  model: TrainableModel<B>;
+  optimizer: Optimizer;
+  lrSchedule: LrSchedule;
+  trainLoader: DataLoader<B>;
+  /** Give exactly one: epochs (epoch-based runner) or iterations (iteration-based runner). */
+  maxEpochs?: number;
+  maxIters?: number;
+  workDir: string;
+  hooks?: Hook[];
+  /** mmcv `optimizer_config.grad_clip`: clip the global L2 norm of all gradients (torch clip_grad_norm_). */
+  gradClip?: { max_norm: number; norm_type?: number };
+  checkpointIO: CheckpointIO;
+  log?: (line: string) => void;
+  /** Extra meta stored in every checkpoint (e.g. config name). */
+  meta?: Record<string, unknown>;
+}
+
+/** Thrown when a loss term is NaN or infinite; weights are left as they were before the iteration. */
+export class NonFiniteLossError extends Error {
+  constructor(readonly iter: number, readonly term: string, readonly value: number) {
+    super(`non-finite loss at iteration ${iter + 1}: '${term}' = ${value}; stopping (weights not updated by this iteration)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Name of the file in the work dir that points at the newest checkpoint. */
+export const LAST_CHECKPOINT_FILE = 'last_checkpoint';
+export const CHECKPOINT_EXT = '.ckpt';
+
+export class Runner<B extends Batch = Batch> {
+  readonly mode: 'epoch' | 'iter';
+  readonly model: TrainableModel<B>;
+  readonly optimizer: Optimizer;
+  readonly loader: DataLoader<B>;
+  readonly workDir: string;
+  readonly hooks: Hook[];
+  readonly maxEpochs: number;
+  readonly maxIters: number;
+  readonly log: (line: string) => void;
+  /** 0-based epoch being run (after a run: epochs completed). */
+  epoch = 0;
+  /** Iterations completed. */
+  iter = 0;
+  /** Iterations completed inside the current epoch. */
+  innerIter = 0;
+  /** Last evaluation metrics (set by the eval hook). */
+  lastMetrics?: Record<string, number>;
+  private stopRequested = false;
+
+  constructor(readonly opts: RunnerOptions<B>) {
+    if ((opts.maxEpochs === undefined) === (opts.maxIters === undefined)) throw new Error('Runner: give exactly one of maxEpochs and maxIters');
+    this.mode = opts.maxEpochs !== undefined ? 'epoch' : 'iter';
+    this.model = opts.model;
+    this.optimizer = opts.optimizer;
+    this.loader = opts.trainLoader;
+    this.workDir = opts.workDir;
+    this.hooks = [...(opts.hooks ?? [])].sort((a, b) => (a.priority ?? 50) - (b.priority ?? 50));
+    const perEpoch = this.loader.length;
+    if (perEpoch === 0) throw new Error('Runner: the training loader yields no batch (empty dataset or batch larger than dataset with drop_last)');
+    this.maxEpochs = opts.maxEpochs ?? Math.ceil(opts.maxIters! / perEpoch);
+    this.maxIters = opts.maxIters ?? opts.maxEpochs! * perEpoch;
+    this.log = opts.log ?? ((l) => console.log(l));
+  }
+
+  /** Batches per epoch. */
+  get itersPerEpoch(): number {
+    return this.loader.length;
+  }
+
+  /** Ends the run after the current iteration. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  private async call(point: 'beforeRun' | 'beforeEpoch' | 'afterEpoch' | 'afterRun'): Promise<void> {
+    for (const h of this.hooks) await h[point]?.(this);
+  }
+
+  /** Sends a record to every hook that logs (text, JSON lines). */
+  async writeRecord(record: LogRecord): Promise<void> {
+    for (const h of this.hooks) await h.onRecord?.(this, record);
+  }
+
+  async run(): Promise<void> {
+    fs.mkdirSync(this.workDir, { recursive: true });
+    this.model.train();
+    await this.call('beforeRun');
+    while (this.iter < this.maxIters && !this.stopRequested) {
+      if (this.mode === 'iter') {
+        // The loader's epoch and the batch inside it follow from the iteration count alone.
+        this.epoch = Math.floor(this.iter / this.itersPerEpoch);
+        this.innerIter = this.iter % this.itersPerEpoch;
+      }
+      if (this.innerIter === 0) await this.call('beforeEpoch');
+      let tData = performance.now();
+      let interrupted = false;
+      for await (const batch of this.loader.batches(this.epoch, this.innerIter)) {
+        const t0 = performance.now();
+        const res = this.trainStep(batch, (t0 - tData) / 1000, t0);
+        this.iter++;
+        this.innerIter++;
+        for (const h of this.hooks) await h.afterIter?.(this, res);
+        tData = performance.now();
+        if (this.stopRequested || (this.iter >= this.maxIters && this.innerIter < this.itersPerEpoch)) {
+          interrupted = true;
+          break;
+        }
+      }
+      if (interrupted) break;
+      // The epoch is complete (a batch whose samples were all skipped counts as done).
+      this.innerIter = this.itersPerEpoch;
+      await this.call('afterEpoch');
+      this.epoch++;
+      this.innerIter = 0;
+    }
+    await this.call('afterRun');
+  }
+
+  /** One optimisation step on `batch` (disposes the batch). */
+  trainStep(batch: B, dataTime = 0, t0 = performance.now()): IterResult {
+    const lr = this.opts.lrSchedule.lrAt({ iter: this.iter, epoch: this.epoch, maxIters: this.maxIters, maxEpochs: this.maxEpochs });
+    this.optimizer.lr = lr;
+    const params = this.optimizer.params;
+    const nameOf = new Map(params.map((p) => [p.variable.name, p.name]));
+    let names: string[] = [];
+    let termsVec: tf.Tensor | undefined;
+    let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    try {
+      out = tf.variableGrads(() => {
+        const terms = this.model.forwardTrain(batch);
+        names = Object.keys(terms);
+        const lossNames = names.filter((n) => n.includes('loss'));
+        if (!lossNames.length) throw new Error(`forwardTrain returned no term whose name contains 'loss' (got: ${names.join(', ')})`);
+        const total = (lossNames.length === 1 ? terms[lossNames[0]] : tf.addN(lossNames.map((n) => terms[n]))) as tf.Scalar;
+        termsVec = tf.keep(tf.stack([...names.map((n) => terms[n].reshape([])), total.reshape([])]));
+        return total;
+      }, params.map((p) => p.variable));
+      const vals = termsVec!.dataSync();
+      const losses: Record<string, number> = {};
+      names.forEach((n, i) => (losses[n] = vals[i]));
+      losses.loss = vals[names.length];
+      for (const [n, v] of Object.entries(losses)) {
+        if (!Number.isFinite(v)) throw new NonFiniteLossError(this.iter, n, v);
+      }
+      const grads: Record<string, tf.Tensor> = {};
+      for (const [vn, g] of Object.entries(out.grads)) grads[nameOf.get(vn)!] = g;
+      let gradNorm: number | undefined;
+      if (this.opts.gradClip) {
+        gradNorm = clipGradNorm(grads, this.opts.gradClip.max_norm, this.opts.gradClip.norm_type ?? 2);
+      }
+      this.optimizer.step(grads);
+      for (const g of Object.values(grads)) g.dispose();
+      const now = performance.now();
+      return {
+        iter: this.iter,
+        epoch: this.epoch,
+        innerIter: this.innerIter,
+        losses,
+        lr,
+        gradNorm,
+        batchSize: batch.imgs.shape[0],
+        dataTime,
+        iterTime: dataTime + (now - t0) / 1000,
+      };
+    } finally {
+      if (out) {
+        out.value.dispose();
+        for (const g of Object.values(out.grads)) if (!g.isDisposed) g.dispose();
+      }
+      termsVec?.dispose();
+      disposeBatch(batch);
+    }
+  }
+
+  /** Writes a checkpoint (weights, optimizer, position, random state) and points `last_checkpoint` at it. */
+  async saveCheckpoint(file: string, extraMeta: Record<string, unknown> = {}): Promise<void> {
+    const model = this.model.stateDict();
+    const optimizer = this.optimizer.getState();
+    try {
+      // A checkpoint at the end of an epoch resumes at the start of the next one.
+      const done = this.innerIter >= this.itersPerEpoch;
+      const meta = {
+        ...this.opts.meta,
+        ...extraMeta,
+        epoch: done ? this.epoch + 1 : this.epoch,
+        iter: this.iter,
+        innerIter: done ? 0 : this.innerIter,
+        mode: this.mode,
+        loaderSeed: this.loader.seed,
+        randomState: getRandomState(),
+        time: new Date().toISOString(),
+      };
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      await this.opts.checkpointIO.save(file, { model, optimizer, meta });
+      writeAtomic(path.join(this.workDir, LAST_CHECKPOINT_FILE), path.resolve(file) + '\n');
+    } finally {
+      for (const t of Object.values(model)) t.dispose();
+      for (const d of Object.values(optimizer.slots)) for (const t of Object.values(d)) t.dispose();
+    }
+  }
+
+  /**
+   * Restores weights, optimizer, position and random streams from `file` (default: the work dir's latest
+   * checkpoint). Returns the file used, or undefined when there is nothing to resume from.
+   */
+  async resume(file?: string): Promise<string | undefined> {
+    const f = file ?? findLatestCheckpoint(this.workDir);
+    if (!f) return undefined;
+    const ck = await this.opts.checkpointIO.load(f);
+    try {
+      this.model.loadStateDict(ck.model);
+      if (ck.optimizer) this.optimizer.setState(ck.optimizer);
+      const m = ck.meta;
+      const num = (k: string): number => {
+        const v = m[k];
+        if (typeof v !== 'number') throw new Error(`checkpoint ${f}: meta.${k} is missing or not a number`);
+        return v;
+      };
+      this.epoch = num('epoch');
+      this.iter = num('iter');
+      this.innerIter = num('innerIter');
+      this.loader.setSeed(num('loaderSeed'));
+      setRandomState(num('randomState'));
+    } finally {
+      for (const t of Object.values(ck.model)) t.dispose();
+      if (ck.optimizer) for (const d of Object.values(ck.optimizer.slots)) for (const t of Object.values(d)) t.dispose();
+    }
+    this.log(`resumed from ${f} (epoch ${this.epoch}, iter ${this.iter})`);
+    return f;
+  }
+}
+
+/** torch.nn.utils.clip_grad_norm_: scales all grads in place (replacing entries) when the norm exceeds maxNorm. */
+export function clipGradNorm(grads: Record<string, tf.Tensor>, maxNorm: number, normType = 2): number {
+  if (normType !== 2) throw new Error(`grad_clip: only norm_type 2 is supported, got ${normType}`);
+  const gs = Object.values(grads);
+  if (!gs.length) return 0;
+  const total = tf.tidy(() => tf.addN(gs.map((g) => g.square().sum())).sqrt());
+  const norm = total.dataSync()[0];
+  total.dispose();
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) {
+    for (const k of Object.keys(grads)) {
+      const old = grads[k];
+      grads[k] = old.mul(coef);
+      old.dispose();
+    }
+  }
+  return norm;
+}
+
+/** The newest checkpoint of a work dir: `last_checkpoint` if it points at an existing file, else the newest file by iteration. */
+export function findLatestCheckpoint(workDir: string): string | undefined {
+  const ptr = path.join(workDir, LAST_CHECKPOINT_FILE);
+  if (fs.existsSync(ptr)) {
+    const f = fs.readFileSync(ptr, 'utf8').trim();
+    if (f && fs.existsSync(f)) return f;
+  }
+  if (!fs.existsSync(workDir)) return undefined;
+  const files = fs.readdirSync(workDir).filter((f) => f.endsWith(CHECKPOINT_EXT));
+  if (!files.length) return undefined;
+  files.sort((a, b) => fs.statSync(path.join(workDir, b)).mtimeMs - fs.statSync(path.join(workDir, a)).mtimeMs);
+  return path.join(workDir, files[0]);
+}
+
+/** Temp file in the same directory + rename, so readers never see a half-written file. */
+export function writeAtomic(file: string, content: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    if (typeof content === 'string') fs.writeSync(fd, content);
+    else fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+import { BatchNorm2d, Conv2d, GroupNorm } from '../nn/layers';
+import { ConfigError } from '../registry/registry';
+
+/** Overwrites a parameter with `value` and frees `value` (Variable.assign keeps the source tensor alive). */
+export function setParam(v: tf.Variable, value: tf.Tensor): void {
+  v.assign(value);
+  value.dispose();
+}
+
+/** mmcv-style `norm_cfg`: `{type: 'BN' | 'SyncBN' | 'GN', num_groups?, eps?, requires_grad?}`. */
+export interface NormCfg {
+  type: string;
+  num_groups?: number;
+  eps?: number;
+  requires_grad?: boolean;
+}
+/** mmcv-style `act_cfg`: `{type: 'ReLU'}` (null = no activation). */
+export interface ActCfg {
+  type: string;
+}
+
+export interface ConvModuleOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  /** 'auto' (mmcv default): a bias only when there is no norm layer. */
+  bias?: boolean | 'auto';
+  normCfg?: NormCfg | null;
+  actCfg?: ActCfg | null;
+}
+
+/**
+ * conv → norm → activation block with mmcv's child names (`conv`, `bn` / `gn`), so that checkpoints keyed
+ * `lateral_convs.0.conv.weight` or `scale_heads.1.0.bn.running_var` load unchanged.
+ */
+export class ConvModule extends Module {
+  readonly conv: Conv2d;
+  readonly norm?: BatchNorm2d | GroupNorm;
+  readonly act: string | null;
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: ConvModuleOptions = {}) {
+    super();
+    const normCfg = opts.normCfg ?? null;
+    const bias = opts.bias === undefined || opts.bias === 'auto' ? normCfg === null : opts.bias;
+    this.conv = this.addModule(
+      'conv',
+      new Conv2d(inChannels, outChannels, kernelSize, {
+        stride: opts.stride ?? 1,
+        padding: opts.padding ?? 0,
+        dilation: opts.dilation ?? 1,
+        groups: opts.groups ?? 1,
+        bias,
+      }),
+    );
+    if (normCfg) {
+      const t = normCfg.type;
+      if (t === 'BN' || t === 'SyncBN' || t === 'BN2d') {
+        this.norm = this.addModule('bn', new BatchNorm2d(outChannels, normCfg.eps ?? 1e-5));
+      } else if (t === 'GN') {
+        if (!normCfg.num_groups) throw new ConfigError(`norm_cfg type GN needs num_groups`);
+        this.norm = this.addModule('gn', new GroupNorm(normCfg.num_groups, outChannels, normCfg.eps ?? 1e-5));
+      } else {
+        throw new ConfigError(`unsupported norm_cfg type '${t}' (expected BN, SyncBN or GN)`);
+      }
+      if (normCfg.requires_grad === false) this.norm.setTrainable(false);
+    }
+    const act = opts.actCfg === undefined ? { type: 'ReLU' } : opts.actCfg;
+    if (act && act.type !== 'ReLU') throw new ConfigError(`unsupported act_cfg type '${act.type}' (expected ReLU or null)`);
+    this.act = act ? act.type : null;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let y = this.conv.forward(x);
+      if (this.norm) y = this.norm.forward(y);
+      return this.act ? tf.relu(y) : y;
+    });
+  }
+}

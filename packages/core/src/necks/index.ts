@@ -1,0 +1,2 @@
+export * from './conv_module';
+export * from './fpn';

@@ -1,0 +1,5 @@
+export * from './ops/resize';
+export * from './models';
+export * from './analysis';
+export * from './data';
+export * from './task';
