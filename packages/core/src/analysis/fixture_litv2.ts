@@ -67,6 +67,7 @@ export const hiloFixtureHandler: FixtureHandler = {
       qkScale: (ctor.qk_scale as number | null | undefined) ?? null,
       windowSize: field<number>(fx, ctor, 'window_size', 'meta.ctor'),
       alpha: field<number>(fx, ctor, 'alpha', 'meta.ctor'),
+      init: false,
     });
     try {
       loadParams(fx, hilo, fx.params(), true);
@@ -147,7 +148,7 @@ export const litv2ClsFixtureHandler: FixtureHandler = {
   matches: (m) => moduleName(m).includes('classification/models/litv2.py'),
   async run(fx, opts) {
     const ctor = field<Meta>(fx, fx.meta, 'ctor', 'meta') as Partial<LITv2ClsConfig>;
-    const model = new LITv2(ctor);
+    const model = new LITv2(ctor, { init: false });
     try {
       loadParams(fx, model, fx.params(), true);
       model.eval();
@@ -187,7 +188,7 @@ export const litv2BackboneFixtureHandler: FixtureHandler = {
           const local_ws = wsByVariant[variantName];
           if (!local_ws) throw new Error(`${fx.file}: meta.ctor.local_ws has no entry for variant '${variantName}'`);
           const cfg: Partial<LITv2BackboneConfig> = { ...(ctor as Partial<LITv2BackboneConfig>), local_ws, variant: kind };
-          bb = new LITv2Backbone(cfg);
+          bb = new LITv2Backbone(cfg, { init: false });
           // Parameters tagged with the consumers that use them; untagged ones are shared.
           loadParams(fx, bb, fx.params((e) => !e.used_by || e.used_by.includes(kind)), true);
           bb.eval();

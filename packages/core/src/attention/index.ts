@@ -1,1 +1,2 @@
 export * from './hilo';
+export * from './trunc_linear';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayerNorm } from '../nn/layers';
 import type { Backbone } from '../registry/registries';
-import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig } from './litv2_base';
+import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
 import type { Tap } from './litv2_blocks';
 
 export interface PretrainedInitCfg {
@@ -47,9 +47,9 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
   readonly outStrides: number[];
   private readonly outNorms = new Map<number, LayerNorm>();
 
-  constructor(cfg: Partial<LITv2BackboneConfig> = {}) {
+  constructor(cfg: Partial<LITv2BackboneConfig> = {}, opts: LITv2BuildOptions = {}) {
     const c: LITv2BackboneConfig = { ...LITV2_BACKBONE_DEFAULTS, ...cfg };
-    super(c, true);
+    super(c, true, opts);
     this.cfg = c;
     if (c.variant !== 'det' && c.variant !== 'seg') throw new Error(`LITv2Backbone: variant must be 'det' or 'seg', got '${String(c.variant)}'`);
     const n = c.depths.length;

@@ -81,7 +81,14 @@ abstract class BaseOptimizer implements Optimizer {
   protected readonly slots: Record<string, tf.Variable[]> = {};
   constructor(readonly params: ParamEntry[], readonly baseLr: number, slotNames: string[]) {
     this.lr = baseLr;
-    for (const s of slotNames) this.slots[s] = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    for (const s of slotNames) {
+      this.slots[s] = params.map((p) => {
+        const z = tf.zerosLike(p.variable);
+        const v = tf.variable(z, false);
+        z.dispose(); // the variable keeps the data; the initial tensor handle would otherwise leak
+        return v;
+      });
+    }
   }
   abstract step(grads: Record<string, tf.Tensor>): void;
 

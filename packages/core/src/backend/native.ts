@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs';
+import { setNativeKernelProvider } from './backend';
+import { loadNativeAddon, type NativeAddon } from './native_addon';
+import type { KernelFn, NativeContext } from './native_util';
+import { linalgKernels } from './native_linalg';
+import { eltwiseKernels } from './native_eltwise';
+import { layoutKernels } from './native_layout';
+
+export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddon } from './native_addon';
+
+const BACKEND = 'cpu';
+/** Original cpu kernels we replaced, by name (restored by `unregisterNativeKernels`). */
+const originals = new Map<string, tf.KernelConfig>();
+
+function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
+  const ctx: NativeContext = {
+    addon,
+    original(name) {
+      const k = originals.get(name) ?? tf.getKernel(name, BACKEND);
+      if (!k) throw new Error(`native kernels: no original ${BACKEND} kernel ${name}`);
+      return k.kernelFunc as unknown as KernelFn;
+    },
+  };
+  return { ...linalgKernels(ctx), ...eltwiseKernels(ctx), ...layoutKernels(ctx) };
+}
+
+/** Names of the tfjs kernels the add-on replaces on the cpu backend. */
+export function nativeKernelNames(): string[] {
+  const r = loadNativeAddon();
+  return 'addon' in r ? Object.keys(nativeKernelTable(r.addon)).filter((n) => tf.getKernel(n, BACKEND) || originals.has(n)) : [];
+}
+
+export function nativeKernelsRegistered(): boolean {
+  return originals.size > 0;
+}
+
+/** The thread count: `LITV2_NUM_THREADS`, else 1 (two threads measured slower on the 2-vCPU box; see SPEC §10). */
+function threadCount(): number {
+  const n = Number.parseInt(process.env.LITV2_NUM_THREADS ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? n : 1;
+}
+
+/**
+ * Replaces the cpu backend's hot kernels by the add-on's. Idempotent. Returns the reason when the add-on is
+ * missing (not built, or libopenblas absent at load time).
+ */
+export function registerNativeKernels(): { ok: true; description: string; kernels: string[] } | { ok: false; reason: string } {
+  const r = loadNativeAddon();
+  if (!('addon' in r)) return { ok: false, reason: r.error };
+  const addon = r.addon;
+  addon.setNumThreads(threadCount());
+  if (originals.size === 0) {
+    for (const [name, fn] of Object.entries(nativeKernelTable(addon))) {
+      const orig = tf.getKernel(name, BACKEND);
+      if (!orig) continue;
+      originals.set(name, orig);
+      tf.unregisterKernel(name, BACKEND);
+      tf.registerKernel({ ...orig, kernelFunc: fn as unknown as tf.KernelFunc });
+    }
+  }
+  const blas = addon.blasConfig().split(' ').slice(0, 2).join(' ');
+  return { ok: true, description: `${blas}, ${addon.numThreads()} thread(s), ${originals.size} kernels`, kernels: [...originals.keys()] };
+}
+
+/** Restores the original tfjs cpu kernels (for comparisons and `LITV2_BACKEND=cpu` in one process). */
+export function unregisterNativeKernels(): void {
+  for (const [name, orig] of originals) {
+    tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel(orig);
+  }
+  originals.clear();
+}
+
+/** Sets the native thread count at run time (OpenBLAS and the add-on's own loops). */
+export function setNativeThreads(n: number): void {
+  const r = loadNativeAddon();
+  if ('addon' in r) r.addon.setNumThreads(n);
+}
+
+setNativeKernelProvider({
+  register(tfBackend) {
+    if (tfBackend !== BACKEND) return { ok: false, reason: `native kernels only extend the cpu backend, not ${tfBackend}` };
+    const r = registerNativeKernels();
+    return r.ok ? { ok: true, description: r.description } : r;
+  },
+});
