@@ -5,8 +5,8 @@ import type { StateDict } from '../nn/module';
 import { writeAll, writeFileAtomic } from './atomic';
 import { torchToFloat32, TorchTensor, typedView, type TorchDtype } from './torch-tensor';
 
-/** Optimizer state by parameter name, per slot (e.g. AdamW `m`, `v`); structurally the engine's `OptimizerState`. */
-export interface CheckpointOptimizerState {
+/** Optimizer state by parameter name, per slot (e.g. AdamW `m`, `v`); the engine re-exports it. */
+export interface OptimizerState {
   type: string;
   step: number;
   slots: Record<string, StateDict>;
@@ -16,7 +16,7 @@ export interface CheckpointOptimizerState {
 /** What `saveCheckpoint` writes and `loadCheckpoint` returns (tensors in PyTorch layout, caller disposes). */
 export interface Checkpoint {
   model: StateDict;
-  optimizer?: CheckpointOptimizerState;
+  optimizer?: OptimizerState;
   /** JSON-serialisable: epoch, iter, config, rng state, ... */
   meta: Record<string, unknown>;
 }

@@ -11,7 +11,7 @@ export {
   torchTensorToTf,
   CHECKPOINT_FORMAT,
   type Checkpoint,
-  type CheckpointOptimizerState,
+  type OptimizerState,
   type SafetensorsFile,
 } from './checkpoint';
 export { loadStateDictFile, type LoadStateDictFileOptions } from './state-dict-file';
