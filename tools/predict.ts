@@ -2,6 +2,8 @@
  * Inference entry point: `npx tsx tools/predict.ts --task <classification|detection|segmentation> ...`.
  * Each task lives in `tools/predict/<task>.ts`, exporting `main(argv): Promise<number>`.
  */
+export {};
+
 const argv = process.argv.slice(2);
 const i = argv.indexOf('--task');
 const task = i >= 0 ? argv[i + 1] : undefined;
