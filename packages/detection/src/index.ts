@@ -12,3 +12,6 @@ export * from './heads/retina_head';
 export * from './detectors/retinanet';
 export * from './registries';
 export * from './builders';
+export * from './datasets/coco_dataset';
+export * from './evaluation/coco_bbox_eval';
+export * from './task';
