@@ -15,3 +15,4 @@ export * from './builders';
 export * from './datasets/coco_dataset';
 export * from './evaluation/coco_bbox_eval';
 export * from './task';
+export * from './testing/fixture_handler';
