@@ -16,3 +16,6 @@ export * from './datasets/coco_dataset';
 export * from './evaluation/coco_bbox_eval';
 export * from './task';
 export * from './testing/fixture_handler';
+export * from './analysis/flops';
+export * from './apis/predict';
+export * from './apis/benchmark';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import * as core from '@litv2/core';
 import {
   collate,
   ConfigError,
@@ -13,6 +14,7 @@ import {
   type EvalResult,
   type Sample,
   type Split,
+  type StateDict,
   type TaskContext,
   type TaskDefinition,
 } from '@litv2/core';
@@ -72,11 +74,33 @@ export function resolvePretrained(modelCfg: ConfigNode, ctx: Pick<TaskContext, '
   return file;
 }
 
-/** Loader hook for pretrained backbone weights; set by the checkpoint module when it is available. */
-export type PretrainedLoader = (model: RetinaNet, file: string, log: (l: string) => void) => Promise<void>;
-let pretrainedLoader: PretrainedLoader | null = null;
-export function setPretrainedLoader(fn: PretrainedLoader): void {
-  pretrainedLoader = fn;
+/** Reads a checkpoint into a PyTorch-layout state dict (`loadStateDictFile` of the checkpoint module). */
+export type StateDictReader = (file: string, opts?: { prefix?: string }) => Promise<StateDict>;
+
+function defaultReader(): StateDictReader | null {
+  const fn = (core as Record<string, unknown>).loadStateDictFile;
+  return typeof fn === 'function' ? (fn as StateDictReader) : null;
+}
+
+/**
+ * Loads ImageNet weights into the detector's backbone as the authors' loader does: `state_dict` / `model` unwrapped,
+ * `module.` stripped, non-strict (the classifier `head.*` and final `norm.*` are unused; the output norms
+ * norm1..3 keep their initialisation). Logs the missing / unexpected keys.
+ */
+export async function loadPretrainedBackbone(model: RetinaNet, file: string, log: (l: string) => void, reader: StateDictReader | null = defaultReader()): Promise<void> {
+  if (!reader) throw new Error(`loading ${file}: no checkpoint reader (loadStateDictFile) is available in @litv2/core`);
+  const sd = await reader(file);
+  try {
+    // A whole-detector checkpoint keeps only its backbone part.
+    const keys = Object.keys(sd);
+    const prefixed = keys.some((k) => k.startsWith('backbone.'));
+    const dict: StateDict = {};
+    for (const k of keys) if (!prefixed || k.startsWith('backbone.')) dict[prefixed ? k.slice(9) : k] = sd[k];
+    const { missingKeys, unexpectedKeys } = model.backbone.loadStateDict(dict, { strict: false });
+    log(`loaded ${file} into the backbone: ${missingKeys.length} missing (${missingKeys.join(', ') || 'none'}), ${unexpectedKeys.length} unexpected (${unexpectedKeys.join(', ') || 'none'})`);
+  } finally {
+    tf.dispose(Object.values(sd));
+  }
 }
 
 export const detectionTask: TaskDefinition<RetinaNet, DetBatch> = {
@@ -89,10 +113,7 @@ export const detectionTask: TaskDefinition<RetinaNet, DetBatch> = {
     // init_cfg is handled here (after the whole detector exists), not by the backbone builder.
     const bb = { ...(modelCfg.backbone as ConfigNode), init_cfg: null };
     const model = buildDetector({ ...modelCfg, backbone: bb }, ctx.configFile);
-    if (pretrained) {
-      if (!pretrainedLoader) throw new Error(`loading ${pretrained}: no checkpoint reader is registered`);
-      await pretrainedLoader(model, pretrained, ctx.log);
-    }
+    if (pretrained) await loadPretrainedBackbone(model, pretrained, ctx.log);
     return model;
   },
 
