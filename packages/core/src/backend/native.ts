@@ -5,16 +5,20 @@ import type { KernelFn, NativeContext } from './native_util';
 import { linalgKernels } from './native_linalg';
 import { eltwiseKernels } from './native_eltwise';
 import { layoutKernels } from './native_layout';
+import { BufferPool } from './native_pool';
 
 export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddon } from './native_addon';
 
 const BACKEND = 'cpu';
 /** Original cpu kernels we replaced, by name (restored by `unregisterNativeKernels`). */
 const originals = new Map<string, tf.KernelConfig>();
+/** Output buffers of the native kernels, recycled after disposal (LITV2_NATIVE_POOL_MB, default 2048). */
+const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || 2048) * 2 ** 20);
 
 function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   const ctx: NativeContext = {
     addon,
+    pool,
     original(name) {
       const k = originals.get(name) ?? tf.getKernel(name, BACKEND);
       if (!k) throw new Error(`native kernels: no original ${BACKEND} kernel ${name}`);
@@ -50,6 +54,9 @@ export function registerNativeKernels(): { ok: true; description: string; kernel
   const addon = r.addon;
   addon.setNumThreads(threadCount());
   if (originals.size === 0) {
+    const backend = tf.findBackend(BACKEND);
+    if (!backend) return { ok: false, reason: 'the tfjs cpu backend is not registered' };
+    pool.install(backend);
     for (const [name, fn] of Object.entries(nativeKernelTable(addon))) {
       const orig = tf.getKernel(name, BACKEND);
       if (!orig) continue;
@@ -69,6 +76,12 @@ export function unregisterNativeKernels(): void {
     tf.registerKernel(orig);
   }
   originals.clear();
+  pool.uninstall();
+}
+
+/** Reuse statistics of the output-buffer pool. */
+export function nativePoolStats(): { hits: number; misses: number; pooledMB: number } {
+  return pool.stats();
 }
 
 /** Sets the native thread count at run time (OpenBLAS and the add-on's own loops). */
