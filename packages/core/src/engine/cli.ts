@@ -1,0 +1,135 @@
+/**
+ * Command-line front ends of tools/train.ts and tools/eval.ts. The config loader and checkpoint reader/writer
+ * are passed in (core/config and core/checkpoint), so this module and its tests do not depend on them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { StateDict } from '../nn/module';
+import type { ConfigNode } from '../registry/registry';
+import { getTask } from './task_registry';
+import { resolveWorkDir, runTraining, ensureSyntheticData, type TrainOutcome } from './train';
+import type { CheckpointIO } from './runner';
+import type { EvalResult, TaskContext } from './types';
+
+export interface CliArgs {
+  task?: string;
+  config?: string;
+  workDir?: string;
+  resume: boolean;
+  checkpoint?: string;
+  out?: string;
+  cfgOptions: string[];
+  skipBadSamples: boolean;
+  noValidate: boolean;
+}
+
+/** Parses `--task T --config C [--work-dir D] [--resume] [--checkpoint F] [--out O] [--cfg-options k=v ...]`. */
+export function parseCliArgs(argv: string[]): CliArgs {
+  const a: CliArgs = { resume: false, cfgOptions: [], skipBadSamples: false, noValidate: false };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].startsWith('--') ? (argv[i].split(/=(.*)/s, 2) as [string, string | undefined]) : [argv[i], undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--task': a.task = value(); break;
+      case '--config': a.config = value(); break;
+      case '--work-dir': a.workDir = value(); break;
+      case '--checkpoint': a.checkpoint = value(); break;
+      case '--out': a.out = value(); break;
+      case '--resume': a.resume = true; break;
+      case '--skip-bad-samples': a.skipBadSamples = true; break;
+      case '--no-validate': a.noValidate = true; break;
+      case '--cfg-options':
+        if (inline !== undefined) a.cfgOptions.push(inline);
+        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) a.cfgOptions.push(argv[++i]);
+        break;
+      default:
+        throw new Error(`unknown option '${argv[i]}' (options: --task --config --work-dir --resume --checkpoint --out --cfg-options --skip-bad-samples --no-validate)`);
+    }
+  }
+  return a;
+}
+
+/** What the tools need from core/config and core/checkpoint. */
+export interface CliDeps {
+  loadConfig(nameOrPath: string, opts: { cfgOptions?: string[] }): { cfg: ConfigNode; file: string; name: string };
+  checkpointIO: CheckpointIO;
+  /** `loadStateDictFile`: our checkpoints and `.pth` files -> PyTorch-layout state dict. */
+  loadWeights(file: string): Promise<StateDict> | StateDict;
+  /** Imports the task package so it registers its TaskDefinition (e.g. `import('@litv2/detection')`). */
+  importTask(task: string): Promise<unknown>;
+  repoRoot: string;
+  log?: (line: string) => void;
+  progressBar?: boolean;
+}
+
+function need(v: string | undefined, flag: string): string {
+  if (!v) throw new Error(`missing ${flag}`);
+  return v;
+}
+
+export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutcome> {
+  const args = parseCliArgs(argv);
+  const taskName = need(args.task, '--task');
+  await deps.importTask(taskName);
+  const task = getTask(taskName);
+  const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
+  const out = await runTraining({
+    task,
+    cfg: loaded.cfg,
+    configFile: loaded.file,
+    configName: loaded.name,
+    repoRoot: deps.repoRoot,
+    workDir: args.workDir,
+    resume: args.resume,
+    skipBadSamples: args.skipBadSamples,
+    noValidate: args.noValidate,
+    checkpointIO: deps.checkpointIO,
+    loadWeights: deps.loadWeights,
+    log: deps.log,
+    progressBar: deps.progressBar,
+  });
+  if (out.eval) writeEvalJson(out.workDir, out.eval);
+  return out;
+}
+
+function writeEvalJson(workDir: string, res: EvalResult): string {
+  const file = path.join(workDir, `eval_${new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15)}.json`);
+  fs.writeFileSync(file, JSON.stringify({ metrics: res.metrics }, null, 2) + '\n');
+  return file;
+}
+
+/** Loads a checkpoint into the task's model and evaluates it on `data.test`; prints the table. */
+export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult> {
+  const log = deps.log ?? ((l: string) => console.log(l));
+  const args = parseCliArgs(argv);
+  const taskName = need(args.task, '--task');
+  await deps.importTask(taskName);
+  const task = getTask(taskName);
+  const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
+  const ckpt = path.resolve(need(args.checkpoint, '--checkpoint'));
+  if (!fs.existsSync(ckpt)) throw new Error(`checkpoint file not found: ${ckpt}`);
+  await ensureSyntheticData(loaded.cfg, deps.repoRoot, log);
+  const ctx: TaskContext = { configFile: loaded.file, repoRoot: deps.repoRoot, skipBadSamples: args.skipBadSamples, log };
+  const model = await task.buildModel(loaded.cfg, ctx);
+  const sd = await deps.loadWeights(ckpt);
+  try {
+    const r = model.loadStateDict(sd, { strict: false });
+    if (r.missingKeys.length === model.namedEntries().length) throw new Error(`${ckpt}: none of the model's weights are in this checkpoint (unexpected keys e.g. ${r.unexpectedKeys.slice(0, 3).join(', ')})`);
+    if (r.missingKeys.length) log(`warning: ${r.missingKeys.length} missing key(s): ${r.missingKeys.slice(0, 8).join(', ')}`);
+    if (r.unexpectedKeys.length) log(`warning: ${r.unexpectedKeys.length} unexpected key(s): ${r.unexpectedKeys.slice(0, 8).join(', ')}`);
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+  const workDir = resolveWorkDir({ cfg: loaded.cfg, workDir: args.workDir, configName: loaded.name, repoRoot: deps.repoRoot });
+  fs.mkdirSync(workDir, { recursive: true });
+  const ds = await task.buildDataset(loaded.cfg, 'test', ctx);
+  model.eval();
+  const res = await task.evaluate(model, ds, loaded.cfg, { workDir, log, out: args.out && path.resolve(args.out), skipBadSamples: args.skipBadSamples });
+  log(res.table);
+  log(`metrics written to ${writeEvalJson(workDir, res)}`);
+  return res;
+}
