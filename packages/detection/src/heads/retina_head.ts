@@ -230,8 +230,8 @@ export class RetinaHead extends Module {
       const ones = tf.onesLike(res.maxOverlaps);
       const lw = tf.where(pos, ones.mul(posWeight > 0 ? posWeight : 1), tf.where(neg, ones, tf.zerosLike(ones)));
       const matched = tf.gather(gts.t, idx, 1, 1); // (B, N, 4)
-      const enc = this.bboxCoder.encode(anchors.expandDims(0).tile([b, 1, 1]), matched);
-      const pos4 = pos.expandDims(2).tile([1, 1, 4]);
+      const enc = this.bboxCoder.encode(anchors.expandDims(0), matched); // anchors broadcast over the batch
+      const pos4 = pos.expandDims(2).logicalAnd(tf.ones([1, 1, 4], 'bool'));
       const out: AnchorTargets = {
         labels: labels as tf.Tensor2D,
         labelWeights: lw as tf.Tensor2D,
@@ -263,19 +263,21 @@ export class RetinaHead extends Module {
     const nc = this.numClasses;
     return tf.tidy(() => {
       const b = outs.clsScores[0].shape[0];
-      const cls = tf.concat(outs.clsScores.map((c) => c.reshape([b, -1, nc])), 1); // (B, N, C)
-      const reg = tf.concat(outs.bboxPreds.map((r) => r.reshape([b, -1, 4])), 1); // (B, N, 4)
-      const n = cls.shape[1] as number;
-      const lc = this.lossCls.forward(cls.reshape([b * n, nc]) as tf.Tensor2D, t.labels.reshape([b * n]) as tf.Tensor1D, t.labelWeights.reshape([b * n]), null, 'none').reshape([b, n, nc]);
-      const lb = this.lossBbox.forward(reg, t.bboxTargets, t.bboxWeights, null, 'none');
       const lossCls: tf.Scalar[] = [];
       const lossBbox: tf.Scalar[] = [];
       let off = 0;
-      for (const size of t.levelSizes) {
-        lossCls.push(lc.slice([0, off, 0], [-1, size, -1]).sum().div(t.numTotalPos));
-        lossBbox.push(lb.slice([0, off, 0], [-1, size, -1]).sum().div(t.numTotalPos));
+      // Level by level (no concatenation of the outputs: its gradient would be a slow strided split in tfjs).
+      t.levelSizes.forEach((size, l) => {
+        const cls = outs.clsScores[l].reshape([b * size, nc]) as tf.Tensor2D;
+        const reg = outs.bboxPreds[l].reshape([b, size, 4]);
+        const labels = t.labels.slice([0, off], [-1, size]).reshape([b * size]) as tf.Tensor1D;
+        const lw = t.labelWeights.slice([0, off], [-1, size]).reshape([b * size]);
+        lossCls.push(this.lossCls.forward(cls, labels, lw, null, 'none').sum().div(t.numTotalPos));
+        const tgt = t.bboxTargets.slice([0, off, 0], [-1, size, -1]);
+        const bw = t.bboxWeights.slice([0, off, 0], [-1, size, -1]);
+        lossBbox.push(this.lossBbox.forward(reg, tgt, bw, null, 'none').sum().div(t.numTotalPos));
         off += size;
-      }
+      });
       return { lossCls, lossBbox } as unknown as tf.TensorContainer;
     }) as unknown as RetinaLosses;
   }

@@ -161,7 +161,7 @@ export class MaxIoUAssigner {
         const eligible = gtMax.greaterEqual(this.minPosIou).logicalAnd(gtValid.cast('bool')).expandDims(2);
         const hits = this.gtMaxAssignAll ? overlaps.equal(gtMax.expandDims(2)) : tf.oneHot(overlaps.argMax(2).toInt(), n).cast('bool');
         const gIdx = tf.range(1, g + 1, 1, 'int32').reshape([1, g, 1]);
-        const last = tf.where(hits.logicalAnd(eligible), gIdx.tile([b, 1, n]), tf.zeros([b, g, n], 'int32')).max(1);
+        const last = tf.where(hits.logicalAnd(eligible), gIdx, tf.scalar(0, 'int32')).max(1);
         gtInds = tf.where(last.greater(0), last, gtInds);
       }
       // Images without gts: every candidate is negative with max overlap 0.
