@@ -4,7 +4,7 @@
  * as one byte per (threshold, detection) in per-category pools instead of one object per image.
  */
 import type { COCO } from './coco';
-import { buildTable, type AnnTable } from './eval-data';
+import { buildTable, maskOf, type AnnTable } from './eval-data';
 import { rleArea, rleIntersectUnion, type RLE } from './rle';
 import { Params, type IouType } from './params';
 import { formatSummaryLine, summarizeDets, type SummaryArrays } from './summarize';
@@ -44,7 +44,7 @@ interface CategoryEval {
   /** Detections of record r are positions recStart[r] .. recStart[r+1] of the pool (sorted by score). */
   recStart: Int32Array;
   scores: Float64Array;
-  /** Per area: [T][pool position] -> 0 ignored, 1 true positive, 2 false positive. */
+  /** Per area: [pool position][T] -> 0 ignored, 1 true positive, 2 false positive. */
   codes: Uint8Array[];
   /** Per area: number of non-ignored GTs over all records. */
   npig: Int32Array;
@@ -171,16 +171,16 @@ export class COCOeval {
     }
     if (this.params.iouType !== 'segm') return;
     // Masks: exact run walk where the mask boxes overlap (boxes here are the masks' bboxes).
-    const gr = gt.rle as RLE[];
-    const dr = dt.rle as RLE[];
+    // Detection masks are decoded once per group, only if their box overlaps a GT box.
+    const dr: (RLE | undefined)[] = new Array(D);
     for (let g = 0; g < G; g++) {
       const gj = gt.order[gLo + g];
-      const GR = gr[gj];
+      const GR = maskOf(gt, gj);
       const crowd = gt.crowd[gj] === 1;
       for (let d = 0; d < D; d++) {
         const o = d * G + g;
         if (!(out[o] > 0)) continue;
-        const DR = dr[dIdx[d]];
+        const DR = dr[d] ?? (dr[d] = maskOf(dt, dIdx[d]));
         if (DR.h !== GR.h || DR.w !== GR.w) {
           out[o] = -1;
           continue;
@@ -323,11 +323,11 @@ export class COCOeval {
           const codes = cat.codes[a];
           const dtm = this.s.f64b;
           const dtIg = this.s.u8b;
-          for (let t = 0; t < T; t++) {
-            const base = t * total + off;
-            for (let d = 0; d < D; d++) {
+          for (let d = 0; d < D; d++) {
+            const base = (off + d) * T;
+            for (let t = 0; t < T; t++) {
               const q = t * D + d;
-              codes[base + d] = dtIg[q] ? CODE_IGNORED : dtm[q] !== 0 ? CODE_TP : CODE_FP;
+              codes[base + t] = dtIg[q] ? CODE_IGNORED : dtm[q] !== 0 ? CODE_TP : CODE_FP;
             }
           }
         }
@@ -339,7 +339,15 @@ export class COCOeval {
     this.eval = null;
   }
 
-  /** Accumulate per-image results into precision / recall / scores arrays (pycocotools accumulate()). */
+  /**
+   * Accumulate per-image results into precision / recall / scores arrays (pycocotools accumulate()).
+   *
+   * Same numbers as pycocotools, less work: detections are sorted once per category (the order for a smaller
+   * maxDet is the same order restricted to each image's top maxDet), all thresholds are counted in one pass,
+   * and precision is evaluated only where it can matter: it rises only at true positives, so the
+   * right-to-left maximum from any index is the larger of the value there and the values at later true
+   * positives, each computed with the same expression tp / (fp + tp + eps).
+   */
   accumulate(): void {
     const p = this.paramsEval;
     if (!p) throw new Error('accumulate: run evaluate() first');
@@ -352,64 +360,95 @@ export class COCOeval {
     const recall = new Float64Array(T * K * A * M).fill(-1);
     const scores = new Float64Array(T * R * K * A * M).fill(-1);
     const recThrs = p.recThrs;
-    let rc = new Float64Array(0);
-    let pr = new Float64Array(0);
+    const maxDetAll = p.maxDets[M - 1];
+    const tp = new Int32Array(T);
+    const fp = new Int32Array(T);
+    const nEv = new Int32Array(T);
     for (let k = 0; k < K; k++) {
       const cat = this.cats[k];
       if (cat.nRec === 0) continue;
       const total = cat.scores.length;
+      const sc = cat.scores;
+      // Rank of each pool position inside its image's score-sorted list.
+      const rank = new Int32Array(total);
+      for (let r = 0; r < cat.nRec; r++) for (let j = cat.recStart[r]; j < cat.recStart[r + 1]; j++) rank[j] = j - cat.recStart[r];
+      // Stable sort by score of the image-ordered concatenation (ties: image order, then file order).
+      const all = new Int32Array(total);
+      for (let j = 0; j < total; j++) all[j] = j;
+      all.sort((x, y) => sc[y] - sc[x] || x - y);
+      let evJ = new Int32Array(0);
+      let evPr = new Float64Array(0);
       for (let m = 0; m < M; m++) {
         const maxDet = p.maxDets[m];
-        // Concatenate each record's top-maxDet detections in image order, then stable sort by score.
-        let n = 0;
-        for (let r = 0; r < cat.nRec; r++) n += Math.min(cat.recStart[r + 1] - cat.recStart[r], maxDet);
-        const pos = new Int32Array(n);
-        n = 0;
-        for (let r = 0; r < cat.nRec; r++) {
-          const s0 = cat.recStart[r];
-          const s1 = Math.min(cat.recStart[r + 1], s0 + maxDet);
-          for (let j = s0; j < s1; j++) pos[n++] = j;
+        let pos = all;
+        if (maxDet < maxDetAll) {
+          let n = 0;
+          for (let j = 0; j < total; j++) if (rank[all[j]] < maxDet) n++;
+          pos = new Int32Array(n);
+          n = 0;
+          for (let j = 0; j < total; j++) if (rank[all[j]] < maxDet) pos[n++] = all[j];
         }
-        const sc = cat.scores;
-        pos.sort((x, y) => sc[y] - sc[x] || x - y);
-        if (rc.length < n) {
-          rc = new Float64Array(n);
-          pr = new Float64Array(n);
-        }
+        const n = pos.length;
         for (let a = 0; a < A; a++) {
           const npig = cat.npig[a];
           if (npig === 0) continue;
           const codes = cat.codes[a];
-          for (let t = 0; t < T; t++) {
-            const base = t * total;
-            let tp = 0;
-            let fp = 0;
-            for (let j = 0; j < n; j++) {
-              const c = codes[base + pos[j]];
-              if (c === CODE_TP) tp++;
-              else if (c === CODE_FP) fp++;
-              rc[j] = tp / npig;
-              pr[j] = tp / (fp + tp + EPS);
+          // True positives per threshold are at most npig; events hold (index, precision) of each TP.
+          const cap = Math.min(n, npig);
+          if (evJ.length < T * cap) {
+            evJ = new Int32Array(T * cap);
+            evPr = new Float64Array(T * cap);
+          }
+          tp.fill(0);
+          fp.fill(0);
+          nEv.fill(0);
+          const pr0 = new Float64Array(T);
+          for (let j = 0; j < n; j++) {
+            const base = pos[j] * T;
+            for (let t = 0; t < T; t++) {
+              const c = codes[base + t];
+              if (c === CODE_TP) {
+                const q = t * cap + nEv[t]++;
+                tp[t]++;
+                evJ[q] = j;
+                evPr[q] = tp[t] / (fp[t] + tp[t] + EPS);
+              } else if (c === CODE_FP) fp[t]++;
             }
-            recall[((t * K + k) * A + a) * M + m] = n > 0 ? rc[n - 1] : 0;
-            // Precision envelope: non-increasing from the right.
-            for (let j = n - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
-            // searchsorted(rc, recThrs, 'left'); thresholds past the last reachable recall keep 0.
-            let ptr = 0;
+            if (j === 0) for (let t = 0; t < T; t++) pr0[t] = tp[t] / (fp[t] + tp[t] + EPS);
+          }
+          for (let t = 0; t < T; t++) {
+            recall[((t * K + k) * A + a) * M + m] = n > 0 ? tp[t] / npig : 0;
+            const e0 = t * cap;
+            const ne = nEv[t];
+            // Right-to-left running maximum over the TP events.
+            for (let e = ne - 1; e > 0; e--) if (evPr[e0 + e] > evPr[e0 + e - 1]) evPr[e0 + e - 1] = evPr[e0 + e];
+            // searchsorted(rc, thr, 'left'): index 0 if rc[0] >= thr, else the first TP event whose recall
+            // reaches thr (recall only changes at TP events).
+            const rc0 = n > 0 ? (codes[pos[0] * T + t] === CODE_TP ? 1 : 0) / npig : 0;
+            let e = 0;
             for (let ri = 0; ri < R; ri++) {
               const thr = recThrs[ri];
-              while (ptr < n && rc[ptr] < thr) ptr++;
               const o = (((t * R + ri) * K + k) * A + a) * M + m;
-              if (ptr >= n) {
-                for (let rj = ri; rj < R; rj++) {
-                  const oj = (((t * R + rj) * K + k) * A + a) * M + m;
-                  precision[oj] = 0;
-                  scores[oj] = 0;
+              let idx: number;
+              let q: number;
+              if (n > 0 && rc0 >= thr) {
+                idx = 0;
+                q = ne > 0 && evPr[e0] > pr0[t] ? evPr[e0] : pr0[t];
+              } else {
+                while (e < ne && (e + 1) / npig < thr) e++;
+                if (e >= ne) {
+                  for (let rj = ri; rj < R; rj++) {
+                    const oj = (((t * R + rj) * K + k) * A + a) * M + m;
+                    precision[oj] = 0;
+                    scores[oj] = 0;
+                  }
+                  break;
                 }
-                break;
+                idx = evJ[e0 + e];
+                q = evPr[e0 + e];
               }
-              precision[o] = pr[ptr];
-              scores[o] = sc[pos[ptr]];
+              precision[o] = q;
+              scores[o] = sc[pos[idx]];
             }
           }
         }

@@ -5,9 +5,10 @@
  */
 import type { COCO, CocoAnnotation } from './coco';
 import { CocoFormatError, describe } from './errors';
-import { boxesOf } from './iou';
 import type { IouType } from './params';
-import type { RLE } from './rle';
+import { rleToBboxInto, type RLE } from './rle';
+import { countsFromString } from './rle-string';
+import { rleInfoChecked } from './segmentation';
 
 export interface AnnTable {
   n: number;
@@ -18,8 +19,14 @@ export interface AnnTable {
   score: Float64Array;
   /** [x, y, w, h] per row: the bbox (bbox eval) or the mask's bbox (segm eval). */
   box: Float64Array;
-  /** Masks, segm eval only. */
-  rle: RLE[] | null;
+  /**
+   * Masks, segm eval only. Compressed result masks stay as their strings (`lazy`) and are decoded when their
+   * group is evaluated: a COCO-sized result file decoded at once would hold ~0.5 GB of run lengths.
+   */
+  rle: (RLE | null)[] | null;
+  lazy: (string | null)[] | null;
+  /** [h, w] of lazily kept masks. */
+  lazySize: Int32Array | null;
   /** Group g = imgIndex * K + catIndex occupies order[start[g] .. start[g+1]). */
   start: Int32Array;
   order: Int32Array;
@@ -76,7 +83,9 @@ export function buildTable(
     crowd: new Uint8Array(n),
     score: new Float64Array(n),
     box: new Float64Array(4 * n),
-    rle: iouType === 'segm' ? new Array<RLE>(n) : null,
+    rle: iouType === 'segm' ? new Array<RLE | null>(n).fill(null) : null,
+    lazy: iouType === 'segm' ? new Array<string | null>(n).fill(null) : null,
+    lazySize: iouType === 'segm' ? new Int32Array(2 * n) : null,
     start,
     order,
   };
@@ -102,9 +111,27 @@ export function buildTable(
       }
       t.box.set(bb, 4 * j);
     } else {
-      (t.rle as RLE[])[j] = coco.annToRle(a, what);
+      const segm = a.segmentation as { counts?: unknown } | undefined;
+      if (!isGt && segm && !Array.isArray(segm) && typeof segm.counts === 'string') {
+        if (!coco.cachedMaskBox(a, t.box, 4 * j)) rleInfoChecked(segm, what, t.box, 4 * j);
+        (t.lazy as (string | null)[])[j] = segm.counts;
+        const size = (segm as { size: number[] }).size;
+        (t.lazySize as Int32Array)[2 * j] = size[0];
+        (t.lazySize as Int32Array)[2 * j + 1] = size[1];
+      } else {
+        const rle = coco.annToRle(a, what);
+        (t.rle as (RLE | null)[])[j] = rle;
+        rleToBboxInto(rle, t.box, 4 * j);
+      }
     }
   }
-  if (t.rle) t.box.set(boxesOf(t.rle));
   return t;
+}
+
+/** The mask of row j (decoding a lazily kept compressed string; the caller keeps it only as long as needed). */
+export function maskOf(t: AnnTable, j: number): RLE {
+  const r = (t.rle as (RLE | null)[])[j];
+  if (r) return r;
+  const size = t.lazySize as Int32Array;
+  return { h: size[2 * j], w: size[2 * j + 1], counts: countsFromString((t.lazy as (string | null)[])[j] as string) };
 }

@@ -4,8 +4,8 @@
  */
 import { CocoFormatError, describe } from './errors';
 import { rleFrBbox, rleFrPoly } from './polygon';
-import { rleMerge, type RLE, type RleObject, type UncompressedRle } from './rle';
-import { countsFromString } from './rle-string';
+import { rleArea, rleMerge, rleToBboxInto, type RLE, type RleObject, type UncompressedRle } from './rle';
+import { decodeCountsScratch } from './rle-string';
 
 export type Polygons = number[][];
 export type Segmentation = Polygons | RleObject | UncompressedRle;
@@ -15,10 +15,11 @@ function isNonNegInt(v: unknown): v is number {
 }
 
 /**
- * RLE object (compressed or not) -> RLE with its own size; checks that the runs cover exactly h*w pixels
- * (the C code would read out of bounds otherwise).
+ * Validated view of an RLE object's counts (compressed strings are decoded into a shared scratch buffer,
+ * valid until the next decode): size must be [h, w] and the runs must cover exactly h*w pixels (the C code
+ * would read out of bounds otherwise).
  */
-export function rleFromObjectChecked(segm: unknown, what: string): RLE {
+function checkedCounts(segm: unknown, what: string): { h: number; w: number; counts: Uint32Array; scratch: boolean } {
   if (typeof segm !== 'object' || segm === null || Array.isArray(segm)) {
     throw new CocoFormatError(`${what}: segmentation must be polygons or an RLE object, got ${describe(segm)}`);
   }
@@ -29,9 +30,12 @@ export function rleFromObjectChecked(segm: unknown, what: string): RLE {
   }
   const [h, w] = size as [number, number];
   let counts: Uint32Array;
+  let scratch = false;
   if (typeof o.counts === 'string') {
     try {
-      counts = countsFromString(o.counts);
+      const d = decodeCountsScratch(o.counts);
+      counts = d.counts.subarray(0, d.m);
+      scratch = true;
     } catch (e) {
       throw new CocoFormatError(`${what}: segmentation.counts: ${(e as Error).message}`);
     }
@@ -53,7 +57,20 @@ export function rleFromObjectChecked(segm: unknown, what: string): RLE {
   if (sum !== h * w) {
     throw new CocoFormatError(`${what}: segmentation run lengths sum to ${sum}, expected height*width = ${h * w}`);
   }
-  return { h, w, counts };
+  return { h, w, counts, scratch };
+}
+
+/** RLE object (compressed or not) -> RLE with its own size, validated (see checkedCounts). */
+export function rleFromObjectChecked(segm: unknown, what: string): RLE {
+  const { h, w, counts, scratch } = checkedCounts(segm, what);
+  return { h, w, counts: scratch ? counts.slice() : counts };
+}
+
+/** Area and bbox of a validated RLE object without keeping its counts. */
+export function rleInfoChecked(segm: unknown, what: string, box: Float64Array | number[], offset: number): number {
+  const rle = checkedCounts(segm, what);
+  rleToBboxInto(rle, box, offset);
+  return rleArea(rle);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { COCO, COCOeval, Params, type CocoResult, type IouType } from '../src';
 import { cocoCases, readJson } from './reference';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COCO_REF } from './reference';
 
@@ -144,5 +145,30 @@ describe.each(cocoCases())('%s', (c) => {
         });
       }
     });
+  });
+});
+
+describe('non-default params agree with pycocotools', () => {
+  // Stats produced by the real pycocotools for useCats=0 and for an image subset with custom area ranges.
+  const ref = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/param_variants.json'), 'utf8')) as { stats: Record<string, number[]> };
+  const keys = Object.keys(ref.stats);
+  test('fixture present', () => expect(keys.length).toBe(12));
+  test.each(keys)('%s', (key) => {
+    const [c, iouType, variant] = key.split('/') as [string, IouType, string];
+    const gt = new COCO(path.join(COCO_REF, c, 'gt.json'));
+    const E = new COCOeval(gt, gt.loadRes(path.join(COCO_REF, c, `dt_${iouType}.json`)), iouType);
+    if (variant === 'nocats') E.params.useCats = 0;
+    else {
+      E.params.imgIds = [...gt.getImgIds()].sort((a, b) => a - b).filter((_, i) => i % 2 === 0);
+      E.params.areaRng = [
+        [0, 1e10],
+        [0, 2000],
+        [2000, 5000],
+        [5000, 1e10],
+      ];
+    }
+    E.evaluate();
+    E.accumulate();
+    expect(E.summarize(null)).toEqual(ref.stats[key]);
   });
 });

@@ -125,3 +125,27 @@ test('initialisation follows SPEC §2.6', () => {
   tf.dispose(Object.values(sd));
   m.dispose();
 });
+
+test('forward passes leave no tensors behind (classifier, backbone, training-mode gradients)', () => {
+  const m = new LITv2({ embed_dim: 8, depths: [1, 1, 1, 1], num_heads: [1, 2, 4, 8], img_size: 32, num_classes: 4, drop_path_rate: 0.1 });
+  const x = tf.randomNormal([2, 32, 32, 3]) as tf.Tensor4D;
+  m.eval().forward(x).dispose();
+  const before = tf.memory().numTensors;
+  m.forward(x).dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  // Training step: BatchNorm batch stats + DropPath + gradients through DTM offsets.
+  m.train();
+  const { value, grads } = tf.variableGrads(() => tf.mean(m.forward(x)) as tf.Scalar);
+  const offsetGrad = grads[m.layers.at(0).downsample!.dconv.conv_offset.weight.name];
+  expect(offsetGrad).toBeDefined();
+  value.dispose();
+  tf.dispose(Object.values(grads));
+  expect(tf.memory().numTensors).toBe(before);
+  m.dispose();
+  const bb = new LITv2Backbone({ embed_dim: 8, depths: [1, 1, 1, 1], num_heads: [1, 2, 4, 8], variant: 'seg' }).eval();
+  tf.dispose(bb.forward(tf.zeros([1, 37, 45, 3]) as tf.Tensor4D));
+  const b2 = tf.memory().numTensors;
+  tf.dispose(bb.forward(x));
+  expect(tf.memory().numTensors).toBe(b2);
+  bb.dispose();
+});

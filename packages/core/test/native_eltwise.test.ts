@@ -30,11 +30,11 @@ describeNative('native elementwise / reduction kernels vs tfjs cpu', () => {
   ];
   const binaries: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
     ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div], ['squaredDifference', tf.squaredDifference],
-    ['maximum', tf.maximum], ['minimum', tf.minimum],
+    ['maximum', tf.maximum], ['minimum', tf.minimum], ['pow', tf.pow],
   ];
   // tfjs' own gradients of squaredDifference / maximum / minimum do not reduce broadcast inputs, so those are
   // differentiated on equal shapes only.
-  const reducesBroadcast = new Set(['add', 'sub', 'mul', 'div']);
+  const reducesBroadcast = new Set(['add', 'sub', 'mul', 'div', 'pow']);
   test.each(binaries)('%s with broadcasting: forward and gradients', (name, f) => {
     for (const [sa, sb] of pairs) {
       const a = rand(sa), b = rand(sb, 0.5, 2);

@@ -23,6 +23,9 @@ describeNative('native layout kernels vs tfjs cpu', () => {
       expectSame(() => tf.grad((a: tf.Tensor) => weightedSum(tf.slice(a, b, s)))(x), 0);
     }
     expectSame(() => tf.split(x, [2, 3, 2], 3), 0);
+    expectSame(() => tf.split(x, 2, 0), 0);
+    expectSame(() => tf.split(x.toInt(), [1, -1], 1), 0);
+    expectSame(() => tf.grad((a: tf.Tensor) => weightedSum(tf.split(a, [3, 4], -1)[1]))(x), 0);
   });
 
   test('pad with constant values, float and int', () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@litv2/core';
-import { bilinearTaps, lerpAxis, resizeBilinear } from '../src';
+import { bilinearTaps, lerpAxis, resizeBilinear } from '../src/ops/resize';
 import { allClose } from './helpers/close';
 
 /** Reference: separable gathers, differentiated by tfjs' own gather gradient. */

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BACKBONES, Fixture, checkFixture, initBackend, type ConfigNode } from '@litv2/core';
-import { semFpnFixtureHandler, semFpnModelConfig } from '../src';
+import { semFpnFixtureHandler, semFpnModelConfig } from '../src/analysis';
 import { detectionFixtures, litv2Fixtures } from './helpers/paths';
 
 const file = path.join(detectionFixtures, 'semfpn_tiny.json');

@@ -3,6 +3,8 @@ import { LayerNorm } from '../nn/layers';
 import type { Backbone } from '../registry/registries';
 import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
 import type { Tap } from './litv2_blocks';
+import type { LoadResult } from '../nn/module';
+import { loadPretrained } from './pretrained';
 
 export interface PretrainedInitCfg {
   type: 'Pretrained';
@@ -90,5 +92,16 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
     });
     last.dispose();
     return outs;
+  }
+
+  /**
+   * mmdet's `init_weights()`: loads `init_cfg.checkpoint` with strict=false when `init_cfg` is Pretrained
+   * (a classification `.pth`, a whole detector/segmentor checkpoint via `backbone.`, or ours) and returns
+   * the missing/unexpected key report; does nothing without `init_cfg`.
+   */
+  async initWeights(): Promise<(LoadResult & { prefix?: string }) | undefined> {
+    const ic = this.cfg.init_cfg;
+    if (!ic) return undefined;
+    return loadPretrained(this, ic.checkpoint, { prefix: ic.prefix });
   }
 }

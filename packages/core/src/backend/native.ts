@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { setNativeKernelProvider } from './backend';
 import { loadNativeAddon, type NativeAddon } from './native_addon';
@@ -5,16 +6,25 @@ import type { KernelFn, NativeContext } from './native_util';
 import { linalgKernels } from './native_linalg';
 import { eltwiseKernels } from './native_eltwise';
 import { layoutKernels } from './native_layout';
+import { BufferPool } from './native_pool';
+import { fusedKernels, registerFusedGradients } from './native_fused';
 
 export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddon } from './native_addon';
 
 const BACKEND = 'cpu';
 /** Original cpu kernels we replaced, by name (restored by `unregisterNativeKernels`). */
 const originals = new Map<string, tf.KernelConfig>();
+/**
+ * Output buffers of the native kernels, recycled after disposal. The cap (LITV2_NATIVE_POOL_MB, default half
+ * the RAM up to 16 GiB) is rarely reached: a training step returns the activations it frees to the pool and
+ * the next step takes them back, so the pool holds what GC would otherwise collect late.
+ */
+const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || Math.min(16384, os.totalmem() / 2 ** 21)) * 2 ** 20);
 
 function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   const ctx: NativeContext = {
     addon,
+    pool,
     original(name) {
       const k = originals.get(name) ?? tf.getKernel(name, BACKEND);
       if (!k) throw new Error(`native kernels: no original ${BACKEND} kernel ${name}`);
@@ -23,6 +33,9 @@ function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   };
   return { ...linalgKernels(ctx), ...eltwiseKernels(ctx), ...layoutKernels(ctx) };
 }
+
+/** Kernels of our own (fused GELU / LayerNorm) added to the cpu backend; removed again on unregister. */
+const added = new Set<string>();
 
 /** Names of the tfjs kernels the add-on replaces on the cpu backend. */
 export function nativeKernelNames(): string[] {
@@ -50,6 +63,9 @@ export function registerNativeKernels(): { ok: true; description: string; kernel
   const addon = r.addon;
   addon.setNumThreads(threadCount());
   if (originals.size === 0) {
+    const backend = tf.findBackend(BACKEND);
+    if (!backend) return { ok: false, reason: 'the tfjs cpu backend is not registered' };
+    pool.install(backend);
     for (const [name, fn] of Object.entries(nativeKernelTable(addon))) {
       const orig = tf.getKernel(name, BACKEND);
       if (!orig) continue;
@@ -57,9 +73,15 @@ export function registerNativeKernels(): { ok: true; description: string; kernel
       tf.unregisterKernel(name, BACKEND);
       tf.registerKernel({ ...orig, kernelFunc: fn as unknown as tf.KernelFunc });
     }
+    registerFusedGradients();
+    for (const [name, fn] of Object.entries(fusedKernels({ addon, pool, original: () => { throw new Error(`native kernels: ${name} has no tfjs original`); } }))) {
+      if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+      tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: fn as unknown as tf.KernelFunc });
+      added.add(name);
+    }
   }
   const blas = addon.blasConfig().split(' ').slice(0, 2).join(' ');
-  return { ok: true, description: `${blas}, ${addon.numThreads()} thread(s), ${originals.size} kernels`, kernels: [...originals.keys()] };
+  return { ok: true, description: `${blas}, ${addon.numThreads()} thread(s), ${originals.size} kernels + ${added.size} fused`, kernels: [...originals.keys()] };
 }
 
 /** Restores the original tfjs cpu kernels (for comparisons and `LITV2_BACKEND=cpu` in one process). */
@@ -69,6 +91,14 @@ export function unregisterNativeKernels(): void {
     tf.registerKernel(orig);
   }
   originals.clear();
+  for (const name of added) tf.unregisterKernel(name, BACKEND);
+  added.clear();
+  pool.uninstall();
+}
+
+/** Reuse statistics of the output-buffer pool. */
+export function nativePoolStats(): { hits: number; misses: number; pooledMB: number } {
+  return pool.stats();
 }
 
 /** Sets the native thread count at run time (OpenBLAS and the add-on's own loops). */

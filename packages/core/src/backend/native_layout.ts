@@ -23,7 +23,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const [begin, size] = tf.slice_util.parseSliceParams(x, attr(args, 'begin') as number[], attr(args, 'size') as number[]);
     tf.slice_util.assertParamsValid(x, begin, size);
     const n = sizeOf(size);
-    const y = alloc(x.dtype, n);
+    const y = alloc(ctx.pool, x.dtype, n);
     if (n > 0) {
       const xs = contiguousStrides(x.shape);
       const offset = begin.reduce((acc, b, d) => acc + b * xs[d], 0);
@@ -33,13 +33,33 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     return out(args.backend, size, x.dtype, y);
   };
 
+  k.SplitV = (args) => {
+    const { x } = args.inputs;
+    if (!word(x)) return ctx.original('SplitV')(args);
+    const axis = tf.util.parseAxisParam(attr(args, 'axis') as number, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attr(args, 'numOrSizeSplits') as number | number[], axis);
+    const xv = canonValues(args.backend, x);
+    const xs = contiguousStrides(x.shape);
+    let begin = 0;
+    return sizes.map((len) => {
+      const shape = x.shape.map((d, i) => (i === axis ? len : d));
+      const y = alloc(ctx.pool, x.dtype, sizeOf(shape));
+      if (y.length > 0) {
+        const c = collapse(shape, [xs]);
+        ctx.addon.stridedCopy(xv, begin * xs[axis], y, f64(c.shape), f64(c.strides[0]));
+      }
+      begin += len;
+      return out(args.backend, shape, x.dtype, y);
+    });
+  };
+
   k.PadV2 = (args) => {
     const { x } = args.inputs;
     if (!word(x) || x.shape.length === 0 || x.shape.length > 8) return ctx.original('PadV2')(args);
     const paddings = attr(args, 'paddings') as Array<[number, number]>;
     const fill = (attr(args, 'constantValue') as number) ?? 0;
     const yshape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
-    const y = alloc(x.dtype, sizeOf(yshape));
+    const y = alloc(ctx.pool, x.dtype, sizeOf(yshape));
     if (y.length > 0) {
       ctx.addon.pad(canonValues(args.backend, x), y, f64(x.shape), f64(paddings.map((p) => p[0])), f64(yshape), fill, x.dtype === 'int32');
     }
@@ -52,7 +72,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const axis = tf.util.parseAxisParam(attr(args, 'axis') as number, list[0].shape)[0];
     tf.backend_util.assertParamsConsistent(list.map((t) => t.shape), axis);
     const outShape = tf.backend_util.computeOutShape(list.map((t) => t.shape), axis);
-    const y = alloc(list[0].dtype, sizeOf(outShape));
+    const y = alloc(ctx.pool, list[0].dtype, sizeOf(outShape));
     if (y.length > 0) {
       const outer = sizeOf(outShape.slice(0, axis));
       const parts = list.filter((t) => sizeOf(t.shape) > 0);
@@ -67,7 +87,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     if (!word(x) || indices.dtype !== 'int32' || batchDims !== 0) return ctx.original('GatherV2')(args);
     const axis = tf.util.parseAxisParam(attr(args, 'axis') as number, x.shape)[0];
     const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
-    const y = alloc(x.dtype, sizeOf(outShape));
+    const y = alloc(ctx.pool, x.dtype, sizeOf(outShape));
     const idx = int32Values(args.backend, indices);
     if (y.length > 0 || idx.length > 0) {
       const bad = ctx.addon.gather(canonValues(args.backend, x), idx, y, sizeOf(x.shape.slice(0, axis)), x.shape[axis], sizeOf(x.shape.slice(axis + 1)));
@@ -83,7 +103,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const n = sizeOf(segmentIds.shape);
     const innerShape = x.shape.slice(segmentIds.shape.length);
     const inner = sizeOf(innerShape);
-    const y = new Float32Array(numSegments * inner);
+    const y = ctx.pool.f32(numSegments * inner);
     ctx.addon.segmentSum(values(args.backend, x), int32Values(args.backend, segmentIds), y, n, inner, numSegments);
     return out(args.backend, [numSegments, ...innerShape], 'float32', y);
   };

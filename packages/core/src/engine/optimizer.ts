@@ -9,14 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
 import type { StateDict } from '../nn/module';
+import type { OptimizerState } from '../checkpoint/checkpoint';
 
-/** Checkpointed optimizer state (shared with core/checkpoint). Slots are in our (tfjs) layout. */
-export interface OptimizerState {
-  type: string;
-  step: number;
-  slots: Record<string, StateDict>;
-  extra?: Record<string, unknown>;
-}
+// Checkpointed optimizer state is core/checkpoint's type; the slots are kept in our (tfjs) layout.
+export type { OptimizerState };
 
 /** One parameter with its resolved multipliers (mmcv `paramwise_cfg`). */
 export interface ParamEntry {

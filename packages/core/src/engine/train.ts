@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
+import { dumpConfig } from '../config/dump';
 import { seedEverything } from '../nn/random';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
@@ -88,7 +88,7 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   const file = job.configFile;
   const workDir = resolveWorkDir(job);
   fs.mkdirSync(workDir, { recursive: true });
-  fs.writeFileSync(path.join(workDir, `${job.configName}.yaml`), YAML.stringify(cfg));
+  dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
   const seed = cfg.seed === undefined || cfg.seed === null ? 0 : Number(cfg.seed);
   seedEverything(seed);
   await ensureSyntheticData(cfg, job.repoRoot, log);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   Fixture,
@@ -104,8 +105,9 @@ export function buildSemFpnFromFixture(fx: Fixture, backboneWeights: string): En
  * (exactly), loss_seg, acc_seg and d loss / d quarter logits.
  */
 export async function runSemFpnFixture(fx: Fixture, opts: FixtureCheckOptions): Promise<TensorComparison[]> {
-  if (!opts.backboneWeights) throw new Error(`${fx.file}: the Semantic FPN fixture needs --backbone-weights (the LITv2 backbone fixture)`);
-  const model = buildSemFpnFromFixture(fx, opts.backboneWeights);
+  // Default: the LITv2 backbone fixture next to the detection fixtures (shared/reference/litv2/fixtures).
+  const weights = opts.backboneWeights ?? path.resolve(path.dirname(fx.file), '../litv2/fixtures/litv2_tiny_backbone.json');
+  const model = buildSemFpnFromFixture(fx, weights);
   const rows: TensorComparison[] = [];
   try {
     for (const c of req<SemFpnCase[]>(fx, fx.meta, 'cases', 'meta')) {

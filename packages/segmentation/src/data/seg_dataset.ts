@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, PipelineDataset, Registry, buildPipeline, type ConfigNode, type ConfigOrigin, type Dataset, type Rng, type Sample, type SampleInfo } from '@litv2/core';
+import { ConfigError, PipelineDataset, Registry, applyPipeline, buildPipeline, initialSample, type ConfigNode, type ConfigOrigin, type Dataset, type Rng, type Sample, type SampleInfo } from '@litv2/core';
 import { ADE20K_CLASSES, ADE20K_PALETTE } from './ade20k_meta';
 
 export interface SegDatasetOptions {
@@ -34,6 +34,7 @@ function scanDir(dir: string, suffix: string): string[] {
  */
 export class SegDataset implements Dataset {
   private readonly inner: PipelineDataset;
+  private readonly pipeline: ReturnType<typeof buildPipeline>;
   readonly classes: readonly string[];
   readonly palette: readonly (readonly [number, number, number])[];
   constructor(readonly opts: SegDatasetOptions, pipeline: ReturnType<typeof buildPipeline>, readonly origin: ConfigOrigin) {
@@ -52,6 +53,11 @@ export class SegDataset implements Dataset {
     this.classes = opts.classes;
     this.palette = opts.palette ?? defaultPalette(opts.classes.length);
     this.inner = new PipelineDataset(infos, pipeline, opts.classes);
+    this.pipeline = pipeline;
+  }
+  /** Runs this dataset's pipeline on any image (e.g. for predict). */
+  runPipeline(info: SampleInfo, rng: Rng): Promise<Sample | null> {
+    return applyPipeline(this.pipeline, initialSample(info, rng));
   }
   get length(): number {
     return this.inner.length;
@@ -106,7 +112,7 @@ const COMMON_DEFAULTS = {
  * mmdet-flavoured (boxes by default). In a segmentation dataset, an entry that sets none of the with_* keys
  * therefore means "label map only".
  */
-function segAnnotations(pipeline: unknown): unknown {
+export function segAnnotations(pipeline: unknown): unknown {
   if (!Array.isArray(pipeline)) return pipeline;
   return pipeline.map((t) => {
     if (!t || typeof t !== 'object' || Array.isArray(t)) return t;
