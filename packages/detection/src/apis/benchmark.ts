@@ -58,3 +58,40 @@ export async function benchmarkDetector(
     runs,
   };
 }
+
+/**
+ * Seconds per training iteration (forward, targets, losses, backward; optimizer update excluded) for a batch of
+ * `batch` random images of h×w padded to 32 with 3 random boxes each: `warmup` untimed, median of `iters`.
+ */
+export async function benchmarkTrainStep(model: RetinaNet, opts: { h?: number; w?: number; batch?: number; warmup?: number; iters?: number; log?: (l: string) => void } = {}): Promise<{ secondsPerIter: number; runs: number[] }> {
+  const h = opts.h ?? 800;
+  const w = opts.w ?? 1333;
+  const bs = opts.batch ?? 2;
+  const ph = Math.ceil(h / 32) * 32;
+  const pw = Math.ceil(w / 32) * 32;
+  const meta: DetImgMeta = { ori_shape: [h, w, 3], img_shape: [h, w, 3], pad_shape: [ph, pw, 3], scale_factor: [1, 1, 1, 1] };
+  const imgs = tf.tidy(() => tf.pad(tf.randomNormal([bs, h, w, 3], 0, 1, 'float32', 2), [[0, 0], [0, ph - h], [0, pw - w], [0, 0]])) as tf.Tensor4D;
+  const boxes = Array.from({ length: bs }, () => tf.tensor2d([[0.1 * w, 0.1 * h, 0.4 * w, 0.5 * h], [0.5 * w, 0.2 * h, 0.9 * w, 0.6 * h], [0.3 * w, 0.6 * h, 0.5 * w, 0.9 * h]]));
+  const labels = Array.from({ length: bs }, () => tf.tensor1d([0, 1, 2], 'int32'));
+  const batch = { imgs, metas: Array(bs).fill(meta), gt_bboxes: boxes, gt_labels: labels };
+  model.train();
+  const vars = model.parameters();
+  const runs: number[] = [];
+  try {
+    for (let i = 0; i < (opts.warmup ?? 1) + (opts.iters ?? 2); i++) {
+      const t0 = performance.now();
+      const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.forwardTrain(batch))) as tf.Scalar, vars);
+      await value.data();
+      await Promise.all(Object.values(grads).map((g) => g.data()));
+      tf.dispose([value, ...Object.values(grads)]);
+      const s = (performance.now() - t0) / 1000;
+      if (i >= (opts.warmup ?? 1)) runs.push(s);
+      opts.log?.(`train iteration ${i + 1}: ${s.toFixed(2)} s${i < (opts.warmup ?? 1) ? ' (warm-up)' : ''}`);
+    }
+  } finally {
+    tf.dispose([imgs, ...boxes, ...labels]);
+    model.eval();
+  }
+  const sorted = [...runs].sort((a, b) => a - b);
+  return { secondsPerIter: sorted[Math.floor(sorted.length / 2)], runs };
+}

@@ -4,6 +4,8 @@ export interface CheckEntry {
   name: string;
   ok: boolean;
   maxAbs: number;
+  /** max |a - e| / max(|e|, atol) (NaN where not computed). */
+  maxRel?: number;
   message?: string;
 }
 
@@ -15,8 +17,10 @@ export class CheckReport {
   close(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol = this.atol, rtol = this.rtol): boolean {
     if (actual.length !== expected.length) return this.fail(name, `length ${actual.length}, expected ${expected.length}`);
     const r = compareArrays(actual, expected, atol, rtol);
+    let maxRel = 0;
+    for (let i = 0; i < expected.length; i++) maxRel = Math.max(maxRel, Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), atol));
     const message = r.ok ? undefined : `element ${r.firstBad}: got ${actual[r.firstBad]}, expected ${expected[r.firstBad]} (max |diff| ${r.maxAbs.toExponential(3)} at ${r.worst})`;
-    this.entries.push({ name, ok: r.ok, maxAbs: r.maxAbs, message });
+    this.entries.push({ name, ok: r.ok, maxAbs: r.maxAbs, maxRel, message });
     return r.ok;
   }
 
