@@ -32,14 +32,18 @@ export function countsToString(counts: Uint32Array): string {
   return s + String.fromCharCode(...out);
 }
 
+let scratch = new Uint32Array(1024);
+
 /**
- * Decode a compressed counts string. Arithmetic mirrors the C decoder (32-bit int shifts, uint32 result), so
- * any string the C code accepts gives the same counts.
+ * Decode a compressed counts string into a shared scratch buffer and return the number of counts; the
+ * buffer is valid until the next call. Arithmetic mirrors the C decoder (32-bit int shifts, uint32 result),
+ * so any string the C code accepts gives the same counts.
  */
-export function countsFromString(str: string): Uint32Array {
+export function decodeCountsScratch(str: string): { counts: Uint32Array; m: number } {
   const n = str.length;
   // Every count uses at least one character, so n bounds the number of counts.
-  const cnts = new Uint32Array(n);
+  if (scratch.length < n) scratch = new Uint32Array(Math.max(n, scratch.length * 2));
+  const cnts = scratch;
   let m = 0;
   let p = 0;
   while (p < n) {
@@ -58,7 +62,13 @@ export function countsFromString(str: string): Uint32Array {
     if (m > 2) x += cnts[m - 2];
     cnts[m++] = x >>> 0;
   }
-  return cnts.slice(0, m);
+  return { counts: cnts, m };
+}
+
+/** Decode a compressed counts string (see decodeCountsScratch). */
+export function countsFromString(str: string): Uint32Array {
+  const { counts, m } = decodeCountsScratch(str);
+  return counts.slice(0, m);
 }
 
 /** Parse a compressed RLE object into an RLE. */

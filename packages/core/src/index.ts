@@ -12,3 +12,5 @@ export * from './engine';
 export * from './data';
 export * from './necks';
 export * from './ops/nms';
+export * from './checkpoint';
+export * from './config';

@@ -143,3 +143,15 @@ describe('paramwise_cfg', () => {
     m.dispose();
   });
 });
+
+test('constructing and disposing an optimizer leaves no tensor behind', () => {
+  const m = new ToyModel();
+  const n0 = tf.memory().numTensors;
+  const opt = buildOptimizer(m, { type: 'AdamW', lr: 1e-3 });
+  expect(tf.memory().numTensors).toBe(n0 + 2 * m.parameters().length);
+  opt.dispose();
+  const sgd = buildOptimizer(m, { type: 'SGD', lr: 1e-3, momentum: 0.9 });
+  sgd.dispose();
+  expect(tf.memory().numTensors).toBe(n0);
+  m.dispose();
+});

@@ -1,6 +1,8 @@
-import { BACKBONES, initBackend } from '@litv2/core';
+import * as path from 'node:path';
+import { BACKBONES, checkFixture, formatFixtureReport, initBackend } from '@litv2/core';
+import { DETECTION_FIXTURE_HANDLERS } from '@litv2/detection/testing/fixture_handler';
 import { checkRetinaNetFixture } from '@litv2/detection/testing/retinanet_fixture';
-import { detRef } from './helpers';
+import { detRef, refDir } from './helpers';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu', quiet: true });
@@ -23,9 +25,14 @@ test('retinanet_tiny (ws2, ws4): neck, head outputs, candidates, detections, los
   console.log(`retinanet_tiny neck-head: ${report.entries.length} checks, max |diff| ${report.maxAbs.toExponential(2)}`);
 });
 
-const full = BACKBONES.has('LITv2') ? test : test.skip;
-full('retinanet_tiny full model (LITv2 backbone + FPN + RetinaHead) matches every stored output', async () => {
-  const report = await checkRetinaNetFixture({ fixture: detRef('retinanet_tiny.json'), mode: 'full' });
-  if (report.failures().length) throw new Error(report.format());
-  expect(report.entries.map((e) => e.name)).toContain('ws4.backbone_out3');
+test('retinanet_tiny full model (LITv2 backbone + FPN + RetinaHead) through the fixture checker: every stored tensor reproduced', async () => {
+  expect(BACKBONES.has('LITv2')).toBe(true);
+  const report = await checkFixture(detRef('retinanet_tiny.json'), DETECTION_FIXTURE_HANDLERS, {
+    atol: 1e-4,
+    rtol: 1e-4,
+    backboneWeights: path.join(refDir, 'litv2/fixtures/litv2_tiny_backbone.json'),
+  });
+  if (!report.ok) throw new Error(formatFixtureReport(report));
+  expect(report.notCompared).toEqual([]);
+  expect(report.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['ws4.backbone_out3', 'ws2.meta_rescaled.rescale_True.det_labels', 'ws2.grad_cls_score0']));
 });

@@ -1,3 +1,5 @@
 export * from './ops/resize';
 export * from './models';
-export * from './fixtures/fixture_file';
+export * from './analysis';
+export * from './data';
+export * from './task';

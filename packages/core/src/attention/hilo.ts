@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Linear } from '../nn/layers';
-import { truncNormal } from '../nn/init';
+import { truncLinear } from './trunc_linear';
 import { hiloFlops } from '../analysis/flops';
 
 export interface HiLoOptions {
@@ -13,6 +13,8 @@ export interface HiLoOptions {
   windowSize?: number;
   /** Fraction of heads given to Lo-Fi, truncated: l_heads = trunc(num_heads·alpha). */
   alpha?: number;
+  /** Apply the trunc-normal init (default true); false keeps PyTorch-default init (weights to be loaded). */
+  init?: boolean;
 }
 
 /** Head split of HiLo, computed exactly as the official code does. */
@@ -40,14 +42,6 @@ export function hiloSplit(dim: number, numHeads: number, windowSize: number, alp
     hHeads = 0;
   }
   return { headDim, lHeads, lDim: lHeads * headDim, hHeads, hDim: hHeads * headDim, scale: qkScale ? qkScale : headDim ** -0.5 };
-}
-
-function initLinear(inF: number, outF: number, bias: boolean): Linear {
-  const l = new Linear(inF, outF, { bias });
-  // trunc_normal(0.02) weights, zero bias (the LITv2 model's `_init_weights`).
-  l.weight.assign(tf.tidy(() => truncNormal([inF, outF], 0.02)));
-  if (l.bias) l.bias.assign(tf.zeros([outF]));
-  return l;
 }
 
 export interface HiLoBranches {
@@ -81,16 +75,17 @@ export class HiLo extends Module {
     this.numHeads = opts.numHeads ?? 8;
     this.windowSize = opts.windowSize ?? 2;
     const qkvBias = opts.qkvBias ?? false;
+    const init = opts.init ?? true;
     this.split = hiloSplit(dim, this.numHeads, this.windowSize, opts.alpha ?? 0.5, opts.qkScale);
     const { lHeads, lDim, hHeads, hDim } = this.split;
     if (lHeads > 0) {
-      this.l_q = this.addModule('l_q', initLinear(dim, lDim, qkvBias));
-      this.l_kv = this.addModule('l_kv', initLinear(dim, 2 * lDim, qkvBias));
-      this.l_proj = this.addModule('l_proj', initLinear(lDim, lDim, true));
+      this.l_q = this.addModule('l_q', truncLinear(dim, lDim, qkvBias, init));
+      this.l_kv = this.addModule('l_kv', truncLinear(dim, 2 * lDim, qkvBias, init));
+      this.l_proj = this.addModule('l_proj', truncLinear(lDim, lDim, true, init));
     }
     if (hHeads > 0) {
-      this.h_qkv = this.addModule('h_qkv', initLinear(dim, 3 * hDim, qkvBias));
-      this.h_proj = this.addModule('h_proj', initLinear(hDim, hDim, true));
+      this.h_qkv = this.addModule('h_qkv', truncLinear(dim, 3 * hDim, qkvBias, init));
+      this.h_proj = this.addModule('h_proj', truncLinear(hDim, hDim, true, init));
     }
   }
 

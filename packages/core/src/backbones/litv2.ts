@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayerNorm, Linear } from '../nn/layers';
-import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig } from './litv2_base';
-import { litLinear, type Tap } from './litv2_blocks';
+import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
+import type { Tap } from './litv2_blocks';
+import { truncLinear } from '../attention/trunc_linear';
 import { litv2Flops } from '../analysis/flops';
 
 export interface LITv2ClsConfig extends LITv2ArchConfig {
@@ -20,13 +21,13 @@ export class LITv2 extends LITv2Base {
   readonly head?: Linear;
   readonly cfg: LITv2ClsConfig;
 
-  constructor(cfg: Partial<LITv2ClsConfig> = {}) {
+  constructor(cfg: Partial<LITv2ClsConfig> = {}, opts: LITv2BuildOptions = {}) {
     const c: LITv2ClsConfig = { ...LITV2_CLS_DEFAULTS, ...cfg };
-    super(c, false);
+    super(c, false, opts);
     this.cfg = c;
     const nf = this.numFeatures[this.numFeatures.length - 1];
     this.norm = this.addModule('norm', new LayerNorm(nf));
-    if (c.num_classes > 0) this.head = this.addModule('head', litLinear(nf, c.num_classes));
+    if (c.num_classes > 0) this.head = this.addModule('head', truncLinear(nf, c.num_classes, true, opts.init ?? true));
   }
 
   /** Pooled features [B, num_features] (after the final norm and the token mean). */

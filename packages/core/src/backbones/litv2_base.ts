@@ -43,6 +43,15 @@ export const LITV2_ARCH_DEFAULTS: LITv2ArchConfig = {
   local_ws: [0, 0, 2, 1],
 };
 
+/** Construction options that are not part of the architecture. */
+export interface LITv2BuildOptions {
+  /**
+   * Apply the LITv2 initialisation (trunc-normal Linear weights, normal depth-wise conv; default true).
+   * false keeps cheaper PyTorch-default init, for models whose weights are loaded right after.
+   */
+  init?: boolean;
+}
+
 /** Stochastic-depth rates: linspace(0, rate, total blocks), assigned in block order across stages. */
 export function dropPathRates(rate: number, total: number): number[] {
   if (total <= 1) return total === 1 ? [0] : [];
@@ -71,7 +80,7 @@ export class LITv2Base extends Module {
   readonly numFeatures: number[];
   readonly arch: LITv2ArchConfig;
 
-  constructor(cfg: Partial<LITv2ArchConfig>, padToPatch: boolean) {
+  constructor(cfg: Partial<LITv2ArchConfig>, padToPatch: boolean, opts: LITv2BuildOptions = {}) {
     super();
     const c: LITv2ArchConfig = { ...LITV2_ARCH_DEFAULTS, ...cfg };
     checkArch(c);
@@ -88,7 +97,7 @@ export class LITv2Base extends Module {
           this.numFeatures[i],
           depth,
           c.has_msa[i] === 1,
-          { numHeads: c.num_heads[i], mlpRatio: c.mlp_ratio, qkvBias: c.qkv_bias, qkScale: c.qk_scale, dropRate: c.drop_rate, localWs: c.local_ws[i], alpha: c.alpha },
+          { numHeads: c.num_heads[i], mlpRatio: c.mlp_ratio, qkvBias: c.qkv_bias, qkScale: c.qk_scale, dropRate: c.drop_rate, localWs: c.local_ws[i], alpha: c.alpha, init: opts.init ?? true },
           dpr.slice(start, start + depth),
           i < c.depths.length - 1,
         ),

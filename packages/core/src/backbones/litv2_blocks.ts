@@ -1,27 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, ModuleList } from '../nn/module';
 import { Conv2d, LayerNorm, Linear, BatchNorm2d, DropPath, Dropout, gelu } from '../nn/layers';
-import { normal, truncNormal } from '../nn/init';
+import { normal } from '../nn/init';
+import { truncLinear } from '../attention/trunc_linear';
 import { HiLo } from '../attention/hilo';
 import { DeformConv2dPack } from '../ops/deform_conv_pack';
 
 /** Receives named intermediate tensors during a forward pass (parity checks, debugging). Must not keep them. */
 export type Tap = (name: string, t: tf.Tensor) => void;
 
-/** Linear with the LITv2 init: trunc_normal(std 0.02) weight, zero bias. */
-export function litLinear(inF: number, outF: number, bias = true): Linear {
-  const l = new Linear(inF, outF, { bias });
-  l.weight.assign(tf.tidy(() => truncNormal([inF, outF], 0.02)));
-  if (l.bias) l.bias.assign(tf.zeros([outF]));
-  return l;
-}
-
 /** Holder named `dwconv` around the 3×3 depth-wise conv (official `DWConv`, hence `dwconv.dwconv.*`). */
 export class DWConv extends Module {
   readonly dwconv: Conv2d;
-  constructor(dim: number) {
+  constructor(dim: number, init = true) {
     super();
     this.dwconv = this.addModule('dwconv', new Conv2d(dim, dim, 3, { padding: 1, groups: dim }));
+    if (!init) return;
     // normal(0, sqrt(2 / fan_out)) with fan_out = 3·3·dim/groups = 9; zero bias.
     this.dwconv.weight.assign(tf.tidy(() => normal(this.dwconv.weight.shape, Math.sqrt(2 / 9))));
     this.dwconv.bias!.assign(tf.zeros([dim]));
@@ -37,11 +31,11 @@ export class DWMlp extends Module {
   readonly dwconv: DWConv;
   readonly fc2: Linear;
   readonly drop: Dropout;
-  constructor(dim: number, hidden: number, dropRate = 0) {
+  constructor(dim: number, hidden: number, dropRate = 0, init = true) {
     super();
-    this.fc1 = this.addModule('fc1', litLinear(dim, hidden));
-    this.dwconv = this.addModule('dwconv', new DWConv(hidden));
-    this.fc2 = this.addModule('fc2', litLinear(hidden, dim));
+    this.fc1 = this.addModule('fc1', truncLinear(dim, hidden, true, init));
+    this.dwconv = this.addModule('dwconv', new DWConv(hidden, init));
+    this.fc2 = this.addModule('fc2', truncLinear(hidden, dim, true, init));
     this.drop = this.addModule('drop', new Dropout(dropRate));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -62,6 +56,8 @@ export interface BlockOptions {
   dropPath: number;
   localWs: number;
   alpha: number;
+  /** Apply the LITv2 init (default); false keeps PyTorch defaults (weights will be loaded). */
+  init: boolean;
 }
 
 /** Stage 1–2 block: x + DropPath(FFN(norm2(x))). There is no norm1 and no attention. */
@@ -73,7 +69,7 @@ export class ConvFFNBlock extends Module {
     super();
     this.dropPath = this.addModule('drop_path', new DropPath(o.dropPath));
     this.norm2 = this.addModule('norm2', new LayerNorm(o.dim));
-    this.mlp = this.addModule('mlp', new DWMlp(o.dim, Math.trunc(o.dim * o.mlpRatio), o.dropRate));
+    this.mlp = this.addModule('mlp', new DWMlp(o.dim, Math.trunc(o.dim * o.mlpRatio), o.dropRate, o.init));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => x.add(this.dropPath.forward(this.mlp.forward(this.norm2.forward(x)))) as tf.Tensor4D);
@@ -90,10 +86,10 @@ export class AttentionBlock extends Module {
   constructor(o: BlockOptions) {
     super();
     this.norm1 = this.addModule('norm1', new LayerNorm(o.dim));
-    this.attn = this.addModule('attn', new HiLo(o.dim, { numHeads: o.numHeads, qkvBias: o.qkvBias, qkScale: o.qkScale, windowSize: o.localWs, alpha: o.alpha }));
+    this.attn = this.addModule('attn', new HiLo(o.dim, { numHeads: o.numHeads, qkvBias: o.qkvBias, qkScale: o.qkScale, windowSize: o.localWs, alpha: o.alpha, init: o.init }));
     this.dropPath = this.addModule('drop_path', new DropPath(o.dropPath));
     this.norm2 = this.addModule('norm2', new LayerNorm(o.dim));
-    this.mlp = this.addModule('mlp', new DWMlp(o.dim, Math.trunc(o.dim * o.mlpRatio), o.dropRate));
+    this.mlp = this.addModule('mlp', new DWMlp(o.dim, Math.trunc(o.dim * o.mlpRatio), o.dropRate, o.init));
   }
   forward(x: tf.Tensor4D, tap?: Tap): tf.Tensor4D {
     return tf.tidy(() => {

@@ -113,17 +113,19 @@ export class DataLoader<B extends Batch = Batch> {
     const plan = this.plan(epoch).slice(start);
     const pending: Promise<Sample[]>[] = [];
     let next = 0;
-    const launch = () => {
-      while (next < plan.length && pending.length < this.prefetch + 1) {
+    const launch = (limit: number) => {
+      while (next < plan.length && pending.length < limit) {
         const p = this.loadBatch(plan[next++], epoch);
         p.catch(() => undefined); // rejection is delivered when awaited; avoid an unhandled-rejection crash
         pending.push(p);
       }
     };
-    launch();
-    while (pending.length) {
-      const samples = await pending.shift()!;
-      launch();
+    for (;;) {
+      launch(this.prefetch + 1); // the batch to hand out next plus `prefetch` ahead
+      const head = pending.shift();
+      if (!head) return;
+      const samples = await head;
+      launch(this.prefetch); // keep `prefetch` batches loading while the consumer trains
       if (samples.length) yield this.collateFn(samples);
     }
   }

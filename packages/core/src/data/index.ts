@@ -6,3 +6,5 @@ export * from './image';
 export * from './resize';
 export * from './pipeline';
 export * from './transforms';
+export * from './synthetic';
+export * from './synthetic_cli';

@@ -7,3 +7,5 @@ export * from './runner';
 export * from './logger_hooks';
 export * from './checkpoint_hook';
 export * from './eval_hook';
+export * from './train';
+export * from './cli';

@@ -9,14 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
 import type { StateDict } from '../nn/module';
+import type { OptimizerState } from '../checkpoint/checkpoint';
 
-/** Checkpointed optimizer state (shared with core/checkpoint). Slots are in our (tfjs) layout. */
-export interface OptimizerState {
-  type: string;
-  step: number;
-  slots: Record<string, StateDict>;
-  extra?: Record<string, unknown>;
-}
+// Checkpointed optimizer state is core/checkpoint's type; the slots are kept in our (tfjs) layout.
+export type { OptimizerState };
 
 /** One parameter with its resolved multipliers (mmcv `paramwise_cfg`). */
 export interface ParamEntry {
@@ -81,7 +77,14 @@ abstract class BaseOptimizer implements Optimizer {
   protected readonly slots: Record<string, tf.Variable[]> = {};
   constructor(readonly params: ParamEntry[], readonly baseLr: number, slotNames: string[]) {
     this.lr = baseLr;
-    for (const s of slotNames) this.slots[s] = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    for (const s of slotNames) {
+      this.slots[s] = params.map((p) => {
+        const z = tf.zerosLike(p.variable);
+        const v = tf.variable(z, false);
+        z.dispose(); // the variable keeps the data; the initial tensor handle would otherwise leak
+        return v;
+      });
+    }
   }
   abstract step(grads: Record<string, tf.Tensor>): void;
 

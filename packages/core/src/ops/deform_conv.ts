@@ -19,56 +19,86 @@ export function convOutSize(size: number, k: number, stride: number, pad: number
   return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
 }
 
+interface Corners {
+  /** Row of the flattened [B·H·W·G, C/G] map for each corner, clamped into range (int32, [B·P·G]). */
+  rows: tf.Tensor1D[];
+  /** Inside-the-map masks per corner, [B, P, G] (0/1). */
+  masks: tf.Tensor3D[];
+  ly: tf.Tensor3D;
+  lx: tf.Tensor3D;
+}
+
+/** Corner order: (y0, x0), (y0, x1), (y1, x0), (y1, x1). */
+function corners(shape: number[], py: tf.Tensor3D, px: tf.Tensor3D): Corners {
+  const [b, h, w] = shape;
+  const g = py.shape[2];
+  const y0 = py.floor();
+  const x0 = px.floor();
+  const inside = (v: tf.Tensor, size: number) => tf.mul(tf.greaterEqual(v, 0).cast('float32'), tf.greaterEqual(size - 1, v).cast('float32'));
+  const base = tf.range(0, b, 1, 'float32').mul(h).reshape([b, 1, 1]);
+  const gIdx = tf.range(0, g, 1, 'float32').reshape([1, 1, g]);
+  const rowOf = (yy: tf.Tensor, xx: tf.Tensor) =>
+    base.add(yy.clipByValue(0, h - 1)).mul(w).add(xx.clipByValue(0, w - 1)).mul(g).add(gIdx).cast('int32').reshape([-1]) as tf.Tensor1D;
+  const y1 = y0.add(1);
+  const x1 = x0.add(1);
+  const my = [inside(y0, h), inside(y1, h)];
+  const mx = [inside(x0, w), inside(x1, w)];
+  return {
+    rows: [rowOf(y0, x0), rowOf(y0, x1), rowOf(y1, x0), rowOf(y1, x1)],
+    masks: [my[0].mul(mx[0]), my[0].mul(mx[1]), my[1].mul(mx[0]), my[1].mul(mx[1])] as tf.Tensor3D[],
+    ly: py.sub(y0),
+    lx: px.sub(x0),
+  };
+}
+
 /**
  * Bilinear samples of `x` (NHWC) at fractional positions, DCNv1 rules: each of the four neighbours that lies
  * outside the map contributes zero and the weights are not renormalised (so a point on or beyond the
  * (-1, H) x (-1, W) border yields exactly 0).
  *
  * `py`, `px`: [B, P, G] positions (P sample points per image, G offset groups); returns [B, P, G, C/G].
- * Everything is tfjs ops, so gradients reach `x`, `py` and `px` (through the fractional parts).
+ * A custom-gradient op: integer corner indices never enter autodiff (tfjs cannot differentiate through
+ * int32 gather indices); gradients to x (scatter-add), py and px (bilinear slopes) are written out.
  */
-export function bilinearSampleGrouped(x: tf.Tensor4D, py: tf.Tensor3D, px: tf.Tensor3D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    const [, p, g] = py.shape;
-    if (c % g) throw new Error(`deformConv2d: ${c} input channels are not divisible by ${g} deformable groups`);
-    const cg = c / g;
+export const bilinearSampleGrouped = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, py, px] = args as tf.Tensor[];
+  const save = args[3] as tf.GradSaveFunc;
+  const [b, h, w, c] = x.shape;
+  const [, p, g] = py.shape;
+  if (c % g) throw new Error(`deformConv2d: ${c} input channels are not divisible by ${g} deformable groups`);
+  const cg = c / g;
+  save([x, py, px]);
+  const value = tf.tidy(() => {
     const flat = x.reshape([b * h * w * g, cg]);
-    const y0 = py.floor();
-    const x0 = px.floor();
-    const ly = py.sub(y0);
-    const lx = px.sub(x0);
+    const k = corners(x.shape, py as tf.Tensor3D, px as tf.Tensor3D);
+    const { ly, lx } = k;
     const hy = tf.sub(1, ly);
     const hx = tf.sub(1, lx);
-    // Integer-valued corner coordinates carry no gradient (floor's gradient is zero), so their masks and
-    // indices are constants for autodiff.
-    const y1 = y0.add(1);
-    const x1 = x0.add(1);
-    const inside = (v: tf.Tensor, size: number) => tf.mul(tf.greaterEqual(v, 0).cast('float32'), tf.greaterEqual(size - 1, v).cast('float32'));
-    const my0 = inside(y0, h);
-    const my1 = inside(y1, h);
-    const mx0 = inside(x0, w);
-    const mx1 = inside(x1, w);
-    // Row of `flat` for image bi, pixel (yy, xx), group gi: ((bi*H + yy)*W + xx)*G + gi.
-    const base = tf.range(0, b, 1, 'float32').mul(h).reshape([b, 1, 1]);
-    const gIdx = tf.range(0, g, 1, 'float32').reshape([1, 1, g]);
-    // The indices are rebuilt from their values so they are not on the autodiff path: tfjs' GatherV2 gradient
-    // rejects an int32 `indices` input that depends on a trained variable (the offsets).
-    const rowOf = (yy: tf.Tensor, xx: tf.Tensor) => {
-      const r = base.add(yy.clipByValue(0, h - 1)).mul(w).add(xx.clipByValue(0, w - 1)).mul(g).add(gIdx).cast('int32').reshape([-1]);
-      return tf.tensor1d(r.dataSync() as Int32Array, 'int32');
-    };
-    const corner = (yy: tf.Tensor, xx: tf.Tensor, wt: tf.Tensor) =>
-      tf.gather(flat, rowOf(yy, xx)).reshape([b, p, g, cg]).mul(wt.expandDims(-1));
-    const out = tf.addN([
-      corner(y0, x0, hy.mul(hx).mul(my0).mul(mx0)),
-      corner(y0, x1, hy.mul(lx).mul(my0).mul(mx1)),
-      corner(y1, x0, ly.mul(hx).mul(my1).mul(mx0)),
-      corner(y1, x1, ly.mul(lx).mul(my1).mul(mx1)),
-    ]);
-    return out as tf.Tensor4D;
+    const wts = [hy.mul(hx), hy.mul(lx), ly.mul(hx), ly.mul(lx)];
+    return tf.addN(k.rows.map((r, i) => tf.gather(flat, r).reshape([b, p, g, cg]).mul(wts[i].mul(k.masks[i]).expandDims(-1))));
   });
-}
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const [sx, spy, spx] = saved;
+    return tf.tidy(() => {
+      const flat = sx.reshape([b * h * w * g, cg]);
+      const k = corners(sx.shape, spy as tf.Tensor3D, spx as tf.Tensor3D);
+      const { ly, lx } = k;
+      const hy = tf.sub(1, ly);
+      const hx = tf.sub(1, lx);
+      const wts = [hy.mul(hx), hy.mul(lx), ly.mul(hx), ly.mul(lx)].map((t, i) => t.mul(k.masks[i]));
+      const dyFlat = dy.reshape([b * p * g, cg]);
+      const dx = tf
+        .addN(k.rows.map((r, i) => tf.unsortedSegmentSum(dyFlat.mul(wts[i].reshape([-1, 1])), r, b * h * w * g)))
+        .reshape(sx.shape);
+      // <dy, v> per corner, [B, P, G]; masked corners read a clamped (wrong) row, so mask them out.
+      const dv = k.rows.map((r, i) => tf.gather(flat, r).mul(dyFlat).sum(-1).reshape([b, p, g]).mul(k.masks[i]));
+      const dpy = tf.addN([dv[0].mul(hx).neg(), dv[1].mul(lx).neg(), dv[2].mul(hx), dv[3].mul(lx)]);
+      const dpx = tf.addN([dv[0].mul(hy).neg(), dv[1].mul(hy), dv[2].mul(ly).neg(), dv[3].mul(ly)]);
+      return [dx, dpy, dpx];
+    });
+  };
+  return { value, gradFunc };
+}) as (x: tf.Tensor4D, py: tf.Tensor3D, px: tf.Tensor3D) => tf.Tensor4D;
 
 /**
  * Deformable convolution v1 (mmcv / torchvision `deform_conv2d` semantics) on NHWC tensors.
@@ -115,7 +145,9 @@ export function deformConv2d(x: tf.Tensor4D, offset: tf.Tensor4D, weight: tf.Ten
     // offsets [B, Ho, Wo, G, K, 2] -> [B, Ho, Wo, K, G, 2] so sampled columns come out tap-major, which
     // matches the HWIO weight flattened to [K·C, O].
     const off = offset.reshape([b, ho, wo, dg, k, 2]).transpose([0, 1, 2, 4, 3, 5]);
-    const [dy, dx] = tf.split(off, 2, 5);
+    // Split (dy, dx) through a rank-2 transpose: tfjs' CPU split/slice along the last axis of a rank-6 tensor
+    // copies element by element with rank-6 index arithmetic (~25% of a small training step).
+    const [dy, dx] = tf.unstack(off.reshape([-1, 2]).transpose([1, 0]), 0);
     const py = dy.reshape([b, ho, wo, k, dg]).add(tf.tensor(gy, [1, ho, wo, k, 1]));
     const px = dx.reshape([b, ho, wo, k, dg]).add(tf.tensor(gx, [1, ho, wo, k, 1]));
     const cols = bilinearSampleGrouped(x, py.reshape([b, ho * wo * k, dg]) as tf.Tensor3D, px.reshape([b, ho * wo * k, dg]) as tf.Tensor3D);

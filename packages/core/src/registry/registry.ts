@@ -69,8 +69,9 @@ export class Registry<T, X = undefined> {
     return { type, cfg: merged };
   }
 
-  build(cfg: ConfigNode, ctx: X, origin: ConfigOrigin = { path: this.kind }): T {
+  /** Builds from a `{type, ...}` node; `ctx` is the registry's build context (omit it when `X` is undefined). */
+  build(cfg: ConfigNode, ctx?: X, origin: ConfigOrigin = { path: this.kind }): T {
     const { type, cfg: merged } = this.resolve(cfg, origin);
-    return this.entries.get(type)!.build(merged, ctx, origin);
+    return this.entries.get(type)!.build(merged, ctx as X, origin);
   }
 }

@@ -15,13 +15,16 @@ export interface RetinaNetConfig {
   init_cfg?: unknown;
 }
 
-/** A batch for training: NHWC images padded to one size, boxes in img_shape coordinates. */
+/**
+ * A training batch (the engine's collated `Batch` plus box tensors): NHWC images padded to one size, one
+ * (n, 4) x1y1x2y2 box tensor (img_shape coordinates) and one (n,) int32 label tensor per image.
+ */
 export interface DetTrainBatch {
-  img: tf.Tensor4D;
-  imgMetas: DetImgMeta[];
-  gtBboxes: tf.Tensor2D[];
-  gtLabels: tf.Tensor1D[];
-  gtBboxesIgnore?: (tf.Tensor2D | null)[];
+  imgs: tf.Tensor4D;
+  metas: DetImgMeta[];
+  gt_bboxes: tf.Tensor2D[];
+  gt_labels: tf.Tensor1D[];
+  gt_bboxes_ignore?: (tf.Tensor2D | null)[];
 }
 
 /**
@@ -37,10 +40,12 @@ export class RetinaNet extends Module {
     super();
     const at = (k: string): ConfigOrigin => ({ ...origin, path: `${origin.path}.${k}` });
     for (const k of ['backbone', 'neck', 'bbox_head'] as const) if (!cfg[k] || typeof cfg[k] !== 'object') throw new ConfigError(`missing '${k}' section`, at(k));
-    this.backbone = this.addModule('backbone', BACKBONES.build(cfg.backbone, undefined, at('backbone')));
-    this.neck = this.addModule('neck', NECKS.build(cfg.neck, undefined, at('neck')));
+    // Cheap checks first: building a large backbone takes seconds.
     const headCfg = cfg.bbox_head as unknown as RetinaHeadConfig;
     if ((headCfg.type ?? 'RetinaHead') !== 'RetinaHead') throw new ConfigError(`bbox_head type '${headCfg.type}' is not supported (RetinaHead)`, at('bbox_head.type'));
+    const neck = NECKS.build(cfg.neck, undefined, at('neck'));
+    this.backbone = this.addModule('backbone', BACKBONES.build(cfg.backbone, undefined, at('backbone')));
+    this.neck = this.addModule('neck', neck);
     this.bboxHead = this.addModule('bbox_head', new RetinaHead({ ...headCfg, train_cfg: cfg.train_cfg ?? null, test_cfg: cfg.test_cfg ?? null }, at('bbox_head')));
   }
 
@@ -55,8 +60,8 @@ export class RetinaNet extends Module {
   /** Per-level losses (summed by the caller as mmdet's parse_losses does). */
   lossPerLevel(batch: DetTrainBatch): RetinaLosses {
     return tf.tidy(() => {
-      const outs = this.forward(batch.img);
-      return this.bboxHead.loss(outs, batch.gtBboxes, batch.gtLabels, batch.imgMetas, batch.gtBboxesIgnore) as unknown as tf.TensorContainer;
+      const outs = this.forward(batch.imgs);
+      return this.bboxHead.loss(outs, batch.gt_bboxes, batch.gt_labels, batch.metas, batch.gt_bboxes_ignore) as unknown as tf.TensorContainer;
     }) as unknown as RetinaLosses;
   }
 

@@ -50,8 +50,9 @@ export class BinFixture {
 }
 
 /** Max |a-b| and whether every element satisfies |a-b| <= atol + rtol·|b| (NaNs must match). */
-export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-4, rtol = 1e-4): { maxAbs: number; ok: boolean; worst: number } {
-  if (actual.length !== expected.length) return { maxAbs: Infinity, ok: false, worst: -1 };
+export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-4, rtol = 1e-4): { maxAbs: number; ok: boolean; worst: number; firstBad: number } {
+  if (actual.length !== expected.length) return { maxAbs: Infinity, ok: false, worst: -1, firstBad: -1 };
+  let firstBad = -1;
   let maxAbs = 0;
   let ok = true;
   let worst = -1;
@@ -63,6 +64,7 @@ export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<num
         ok = false;
         worst = i;
         maxAbs = Infinity;
+        if (firstBad < 0) firstBad = i;
       }
       continue;
     }
@@ -71,9 +73,12 @@ export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<num
       maxAbs = d;
       worst = i;
     }
-    if (d > atol + rtol * Math.abs(b)) ok = false;
+    if (d > atol + rtol * Math.abs(b)) {
+      ok = false;
+      if (firstBad < 0) firstBad = i;
+    }
   }
-  return { maxAbs, ok, worst };
+  return { maxAbs, ok, worst, firstBad };
 }
 
 /** Reads a plain-JSON fixture (`litv2-fixture-v1-json`). */

@@ -4,6 +4,8 @@ export interface CheckEntry {
   name: string;
   ok: boolean;
   maxAbs: number;
+  /** max |a - e| / max(|e|, atol) (NaN where not computed). */
+  maxRel?: number;
   message?: string;
 }
 
@@ -15,8 +17,10 @@ export class CheckReport {
   close(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol = this.atol, rtol = this.rtol): boolean {
     if (actual.length !== expected.length) return this.fail(name, `length ${actual.length}, expected ${expected.length}`);
     const r = compareArrays(actual, expected, atol, rtol);
-    const message = r.ok ? undefined : `element ${r.worst}: got ${actual[r.worst]}, expected ${expected[r.worst]} (max |diff| ${r.maxAbs.toExponential(3)})`;
-    this.entries.push({ name, ok: r.ok, maxAbs: r.maxAbs, message });
+    let maxRel = 0;
+    for (let i = 0; i < expected.length; i++) maxRel = Math.max(maxRel, Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), atol));
+    const message = r.ok ? undefined : `element ${r.firstBad}: got ${actual[r.firstBad]}, expected ${expected[r.firstBad]} (max |diff| ${r.maxAbs.toExponential(3)} at ${r.worst})`;
+    this.entries.push({ name, ok: r.ok, maxAbs: r.maxAbs, maxRel, message });
     return r.ok;
   }
 
@@ -27,6 +31,28 @@ export class CheckReport {
     }
     this.entries.push({ name, ok: true, maxAbs: 0 });
     return true;
+  }
+
+  /**
+   * Boxes (rows of `stride` values starting x1,y1,x2,y2): decoded coordinates carry the network's float error
+   * multiplied by the anchor size (x = px + pw·dx), so the relative part of the tolerance uses
+   * max(|value|, box width, box height) instead of |value| alone.
+   */
+  closeBoxes(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, stride = 4, atol = this.atol, rtol = this.rtol): boolean {
+    if (actual.length !== expected.length) return this.fail(name, `length ${actual.length}, expected ${expected.length}`);
+    let maxAbs = 0;
+    for (let r = 0; r < expected.length / stride; r++) {
+      const o = r * stride;
+      const scale = Math.max(Math.abs(expected[o + 2] - expected[o]), Math.abs(expected[o + 3] - expected[o + 1]));
+      for (let k = 0; k < 4; k++) {
+        const d = Math.abs(actual[o + k] - expected[o + k]);
+        maxAbs = Math.max(maxAbs, d);
+        if (!(d <= atol + rtol * Math.max(Math.abs(expected[o + k]), scale))) {
+          return this.fail(name, `box ${r} coordinate ${k}: got ${actual[o + k]}, expected ${expected[o + k]} (box size ${scale.toFixed(2)})`);
+        }
+      }
+    }
+    return this.pass(name, maxAbs);
   }
 
   pass(name: string, maxAbs = 0): true {
@@ -63,7 +89,7 @@ export function compareDetections(report: CheckReport, name: string, ours: { bbo
   if (m !== n) return report.fail(name, `${m} detections, expected ${n}`);
   const used = new Uint8Array(m);
   let maxAbs = 0;
-  const close = (a: number, b: number) => Math.abs(a - b) <= report.atol + report.rtol * Math.abs(b);
+  const close = (a: number, b: number, scale: number) => Math.abs(a - b) <= report.atol + report.rtol * Math.max(Math.abs(b), scale);
   for (let i = 0; i < n; i++) {
     const e = expBoxes.subarray(i * 5, i * 5 + 5);
     let found = -1;
@@ -72,7 +98,8 @@ export function compareDetections(report: CheckReport, name: string, ours: { bbo
     for (const j of order) {
       if (used[j] || ours.labels[j] !== expLabels[i]) continue;
       const o = ours.bboxes.subarray(j * 5, j * 5 + 5);
-      if (e.every((v, k) => close(o[k], v))) {
+      const size = Math.max(e[2] - e[0], e[3] - e[1]);
+      if (e.every((v, k) => close(o[k], v, k < 4 ? size : 0))) {
         found = j;
         break;
       }

@@ -90,7 +90,6 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
     const pre = variant ? `${variant}.` : '';
     const tag = (s: string) => `${pre}${s}`;
     await tf.ready();
-    const start = tf.memory().numTensors;
     let model: RetinaNet | NeckHead;
     if (mode === 'full') {
       const lws = meta.backbone_cfg.local_ws;
@@ -114,6 +113,8 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
     model.loadStateDict(sd, { strict: true });
     if (own) tf.dispose(Object.values(weights));
     model.eval();
+    // Counted after construction: only the forward / post-processing / loss path must be tensor-clean.
+    const start = tf.memory().numTensors;
 
     const img = toNhwcTensor(fx.get('input'));
     let outs: RetinaOutputs;
@@ -177,7 +178,7 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
       const mCount = cand.bboxes.shape[1];
       tf.dispose([cand.bboxes, cand.scores]);
       if (fx.has(`${base}.pre_nms_bboxes`)) {
-        report.close(`${base}.pre_nms_bboxes`, bb, fx.get(`${base}.pre_nms_bboxes`).data);
+        report.closeBoxes(`${base}.pre_nms_bboxes`, bb, fx.get(`${base}.pre_nms_bboxes`).data);
         const withBg = new Float32Array(mCount * (nc + 1));
         for (let j = 0; j < mCount; j++) withBg.set(sc.subarray(j * nc, (j + 1) * nc), j * (nc + 1));
         report.close(`${base}.pre_nms_scores`, withBg, fx.get(`${base}.pre_nms_scores`).data);
@@ -230,9 +231,9 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
       tf.dispose(targets as unknown as tf.TensorContainer);
     }
     tf.dispose(outs as unknown as tf.TensorContainer);
-    model.dispose();
     const leaked = tf.memory().numTensors - start;
-    if (leaked !== 0) report.fail(tag('tensor_count'), `${leaked} tensors leaked by the check`);
+    if (leaked !== 0) report.fail(tag('tensor_count'), `${leaked} tensors leaked by the forward/post-processing/loss path`);
+    model.dispose();
   }
   return report;
 }

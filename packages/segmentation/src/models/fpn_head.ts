@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Conv2d, Module, ModuleList, normal, type ConfigNode, type ConfigOrigin } from '@litv2/core';
+import { ConfigError, Conv2d, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { resizeBilinear, upsampleBy } from '../ops/resize';
-import { ConvModule, readLayerCfg, type ActCfg, type NormCfg } from './conv_module';
 import { DECODE_HEADS, type DecodeHead, type SegLosses } from './decode_head';
 import { Dropout2d } from './dropout2d';
 import { parseLossDecode, segAccuracy, segCrossEntropy, type LossDecodeCfg } from './losses';
@@ -76,10 +75,9 @@ export class FPNHead extends Module implements DecodeHead {
       const head = new ScaleHead(opts.alignCorners);
       let index = 0;
       for (let k = 0; k < length; k++) {
-        head.addConv(
-          new ConvModule(k === 0 ? inChannels[i] : channels, channels, 3, { padding: 1, normCfg: opts.normCfg, actCfg: opts.actCfg, origin: 'decode_head' }),
-          index++,
-        );
+        const cm = new ConvModule(k === 0 ? inChannels[i] : channels, channels, 3, { padding: 1, normCfg: opts.normCfg, actCfg: opts.actCfg });
+        initConvModule(cm);
+        head.addConv(cm, index++);
         if (stride !== featureStrides[0]) {
           head.addUpsample();
           index++;
@@ -127,6 +125,25 @@ export class FPNHead extends Module implements DecodeHead {
   }
 }
 
+/** mmcv ConvModule.init_weights: kaiming normal (fan_out, ReLU gain) conv weight, zero bias; norm 1 / 0. */
+function initConvModule(m: ConvModule): void {
+  const w = m.conv.weight;
+  const [kh, kw, , out] = w.shape;
+  tf.tidy(() => {
+    w.assign(kaimingNormalFanOut(w.shape, out * kh * kw));
+    m.conv.bias?.assign(tf.zerosLike(m.conv.bias));
+  });
+}
+
+/** Reads an optional `norm_cfg` / `act_cfg` node (a mapping with a `type`, or null). */
+function readLayerCfg<T extends { type: string }>(node: unknown, origin: ConfigOrigin, key: string): T | null {
+  if (node === null || node === undefined) return null;
+  if (typeof node !== 'object' || Array.isArray(node) || typeof (node as ConfigNode).type !== 'string') {
+    throw new ConfigError('expected a mapping with a type, or null', { ...origin, path: `${origin.path}.${key}` });
+  }
+  return node as T;
+}
+
 const num = (v: unknown, key: string, origin: ConfigOrigin): number => {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`expected a number, got ${JSON.stringify(v)}`, { ...origin, path: `${origin.path}.${key}` });
   return v;
@@ -142,6 +159,15 @@ export function fpnHeadFromConfig(cfg: ConfigNode, origin: ConfigOrigin): FPNHea
   const inIndex = typeof cfg.in_index === 'number' ? [cfg.in_index] : numList(cfg.in_index, 'in_index', origin);
   if (cfg.conv_cfg !== null && cfg.conv_cfg !== undefined) throw new ConfigError('only conv_cfg: null (plain Conv2d) is supported', { ...origin, path: `${origin.path}.conv_cfg` });
   if (cfg.sampler !== null && cfg.sampler !== undefined) throw new ConfigError('pixel samplers are not supported (sampler must be null)', { ...origin, path: `${origin.path}.sampler` });
+  try {
+    return buildFPNHead(cfg, origin, inChannels, inIndex);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError((e as Error).message, origin);
+  }
+}
+
+function buildFPNHead(cfg: ConfigNode, origin: ConfigOrigin, inChannels: number[], inIndex: number[]): FPNHead {
   return new FPNHead({
     inChannels,
     inIndex,
@@ -149,8 +175,8 @@ export function fpnHeadFromConfig(cfg: ConfigNode, origin: ConfigOrigin): FPNHea
     channels: num(cfg.channels, 'channels', origin),
     numClasses: num(cfg.num_classes, 'num_classes', origin),
     dropoutRatio: num(cfg.dropout_ratio, 'dropout_ratio', origin),
-    normCfg: readLayerCfg<NormCfg>(cfg.norm_cfg, `${origin.path}.norm_cfg`),
-    actCfg: readLayerCfg<ActCfg>(cfg.act_cfg, `${origin.path}.act_cfg`),
+    normCfg: readLayerCfg<NormCfg>(cfg.norm_cfg, origin, 'norm_cfg'),
+    actCfg: readLayerCfg<ActCfg>(cfg.act_cfg, origin, 'act_cfg'),
     alignCorners: Boolean(cfg.align_corners),
     ignoreIndex: num(cfg.ignore_index, 'ignore_index', origin),
     lossDecode: parseLossDecode(cfg.loss_decode, `${origin.path}.loss_decode`),

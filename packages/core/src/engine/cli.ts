@@ -1,0 +1,140 @@
+/**
+ * Command-line front ends of tools/train.ts and tools/eval.ts. The config loader and checkpoint reader/writer
+ * are passed in (core/config and core/checkpoint), so this module and its tests do not depend on them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { StateDict } from '../nn/module';
+import { parseArgs } from '../config/args';
+import { didYouMean } from '../utils/suggest';
+import type { ConfigNode } from '../registry/registry';
+import { getTask } from './task_registry';
+import { resolveWorkDir, runTraining, ensureSyntheticData, type TrainOutcome } from './train';
+import type { CheckpointIO } from './runner';
+import type { EvalResult, TaskContext } from './types';
+
+export interface CliArgs {
+  task?: string;
+  config?: string;
+  workDir?: string;
+  resume: boolean;
+  checkpoint?: string;
+  out?: string;
+  cfgOptions: string[];
+  skipBadSamples: boolean;
+  noValidate: boolean;
+}
+
+const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate'];
+
+/**
+ * Parses `--task T --config C [--work-dir D] [--resume] [--checkpoint F] [--out O] [--cfg-options k=v ...]`
+ * with core/config's `parseArgs`; any other flag is an error that lists the accepted ones.
+ */
+export function parseCliArgs(argv: string[]): CliArgs {
+  const t = parseArgs(argv);
+  for (const f of Object.keys(t.flags)) {
+    if (!CLI_FLAGS.includes(f)) {
+      throw new Error(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --checkpoint --out --cfg-options --skip-bad-samples --no-validate)`);
+    }
+  }
+  if (t.positional.length) throw new Error(`unexpected argument '${t.positional[0]}'`);
+  if (typeof t.resume === 'string') throw new Error(`--resume takes no file: it resumes from the work dir's latest checkpoint (use --work-dir to pick the run)`);
+  const str = (k: string): string | undefined => {
+    const v = t.flags[k];
+    if (typeof v === 'boolean') throw new Error(`--${k} needs a value`);
+    return v;
+  };
+  return {
+    task: str('task'),
+    config: t.config,
+    workDir: t.workDir,
+    resume: t.resume,
+    checkpoint: t.checkpoint,
+    out: str('out'),
+    cfgOptions: t.cfgOptions,
+    skipBadSamples: t.flags['skip-bad-samples'] === true,
+    noValidate: t.flags['no-validate'] === true,
+  };
+}
+
+/** What the tools need from core/config and core/checkpoint. */
+export interface CliDeps {
+  loadConfig(nameOrPath: string, opts: { cfgOptions?: string[] }): { cfg: ConfigNode; file: string; name: string };
+  checkpointIO: CheckpointIO;
+  /** `loadStateDictFile`: our checkpoints and `.pth` files -> PyTorch-layout state dict. */
+  loadWeights(file: string): Promise<StateDict> | StateDict;
+  /** Imports the task package so it registers its TaskDefinition (e.g. `import('@litv2/detection')`). */
+  importTask(task: string): Promise<unknown>;
+  repoRoot: string;
+  log?: (line: string) => void;
+  progressBar?: boolean;
+}
+
+function need(v: string | undefined, flag: string): string {
+  if (!v) throw new Error(`missing ${flag}`);
+  return v;
+}
+
+export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutcome> {
+  const args = parseCliArgs(argv);
+  const taskName = need(args.task, '--task');
+  await deps.importTask(taskName);
+  const task = getTask(taskName);
+  const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
+  const out = await runTraining({
+    task,
+    cfg: loaded.cfg,
+    configFile: loaded.file,
+    configName: loaded.name,
+    repoRoot: deps.repoRoot,
+    workDir: args.workDir,
+    resume: args.resume,
+    skipBadSamples: args.skipBadSamples,
+    noValidate: args.noValidate,
+    checkpointIO: deps.checkpointIO,
+    loadWeights: deps.loadWeights,
+    log: deps.log,
+    progressBar: deps.progressBar,
+  });
+  if (out.eval) writeEvalJson(out.workDir, out.eval);
+  return out;
+}
+
+function writeEvalJson(workDir: string, res: EvalResult): string {
+  const file = path.join(workDir, `eval_${new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15)}.json`);
+  fs.writeFileSync(file, JSON.stringify({ metrics: res.metrics }, null, 2) + '\n');
+  return file;
+}
+
+/** Loads a checkpoint into the task's model and evaluates it on `data.test`; prints the table. */
+export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult> {
+  const log = deps.log ?? ((l: string) => console.log(l));
+  const args = parseCliArgs(argv);
+  const taskName = need(args.task, '--task');
+  await deps.importTask(taskName);
+  const task = getTask(taskName);
+  const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
+  const ckpt = path.resolve(need(args.checkpoint, '--checkpoint'));
+  if (!fs.existsSync(ckpt)) throw new Error(`checkpoint file not found: ${ckpt}`);
+  await ensureSyntheticData(loaded.cfg, deps.repoRoot, log);
+  const ctx: TaskContext = { configFile: loaded.file, repoRoot: deps.repoRoot, skipBadSamples: args.skipBadSamples, log };
+  const model = await task.buildModel(loaded.cfg, ctx);
+  const sd = await deps.loadWeights(ckpt);
+  try {
+    const r = model.loadStateDict(sd, { strict: false });
+    if (r.missingKeys.length === model.namedEntries().length) throw new Error(`${ckpt}: none of the model's weights are in this checkpoint (unexpected keys e.g. ${r.unexpectedKeys.slice(0, 3).join(', ')})`);
+    if (r.missingKeys.length) log(`warning: ${r.missingKeys.length} missing key(s): ${r.missingKeys.slice(0, 8).join(', ')}`);
+    if (r.unexpectedKeys.length) log(`warning: ${r.unexpectedKeys.length} unexpected key(s): ${r.unexpectedKeys.slice(0, 8).join(', ')}`);
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+  const workDir = resolveWorkDir({ cfg: loaded.cfg, workDir: args.workDir, configName: loaded.name, repoRoot: deps.repoRoot });
+  fs.mkdirSync(workDir, { recursive: true });
+  const ds = await task.buildDataset(loaded.cfg, 'test', ctx);
+  model.eval();
+  const res = await task.evaluate(model, ds, loaded.cfg, { workDir, log, out: args.out && path.resolve(args.out), skipBadSamples: args.skipBadSamples });
+  log(res.table);
+  log(`metrics written to ${writeEvalJson(workDir, res)}`);
+  return res;
+}

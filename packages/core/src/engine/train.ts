@@ -1,0 +1,171 @@
+/**
+ * Config -> trained model, the library behind tools/train.ts and tools/eval.ts. Reads the mmdet/mmseg 2.x
+ * top-level keys: `optimizer`, `optimizer_config.grad_clip`, `lr_config`, `runner` (EpochBasedRunner
+ * max_epochs | IterBasedRunner max_iters), `checkpoint_config` (interval, by_epoch, max_keep_ckpts),
+ * `evaluation` (interval, by_epoch), `log_config.interval`, `data.samples_per_gpu`, `seed`, `work_dir`,
+ * `resume_from`, `load_from`, and `synthetic` (generator options of the built-in dataset, created if missing).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { dumpConfig } from '../config/dump';
+import { seedEverything } from '../nn/random';
+import type { StateDict } from '../nn/module';
+import { ConfigError, type ConfigNode } from '../registry/registry';
+import { DataLoader } from '../data/dataloader';
+import { makeSynthetic } from '../data/synthetic';
+import { buildOptimizer } from './optimizer';
+import { buildLrSchedule } from './lr_schedule';
+import { Runner, type CheckpointIO } from './runner';
+import { LoggerHook, JsonLinesLoggerHook } from './logger_hooks';
+import { CheckpointHook } from './checkpoint_hook';
+import { EvalHook } from './eval_hook';
+import type { Hook } from './hooks';
+import type { EvalResult, TaskContext, TaskDefinition } from './types';
+
+export interface TrainJob {
+  task: TaskDefinition;
+  /** The fully merged config. */
+  cfg: ConfigNode;
+  configFile: string;
+  /** Config name (work dir default `work_dirs/<name>`). */
+  configName: string;
+  repoRoot: string;
+  workDir?: string;
+  /** Continue from the work dir's latest checkpoint (if any). */
+  resume?: boolean;
+  skipBadSamples?: boolean;
+  /** Skip the evaluation hook. */
+  noValidate?: boolean;
+  checkpointIO: CheckpointIO;
+  /** Loads weights only (`load_from`). */
+  loadWeights?: (file: string) => Promise<StateDict> | StateDict;
+  log?: (line: string) => void;
+  progressBar?: boolean;
+  /** Extra hooks (tests). */
+  hooks?: Hook[];
+}
+
+const obj = (v: unknown): ConfigNode => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigNode) : {});
+
+/** Generates the synthetic dataset when the config carries a `synthetic` block and the data is missing or stale. */
+export async function ensureSyntheticData(cfg: ConfigNode, repoRoot: string, log: (l: string) => void): Promise<void> {
+  const s = cfg.synthetic;
+  if (!s) return;
+  const o = obj(s);
+  const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
+  await makeSynthetic(
+    {
+      out: path.resolve(repoRoot, String(o.out ?? 'data/synthetic')),
+      seed: num('seed'),
+      numTrain: num('num_train'),
+      numVal: num('num_val'),
+      size: num('size'),
+      numClasses: num('num_classes'),
+      minObjects: num('min_objects'),
+      maxObjects: num('max_objects'),
+      minScale: num('min_scale'),
+      maxScale: num('max_scale'),
+    },
+    log,
+  );
+}
+
+/** `work_dirs/<name>` under the repo root unless `--work-dir` or `work_dir` says otherwise. */
+export function resolveWorkDir(job: { cfg: ConfigNode; workDir?: string; configName: string; repoRoot: string }): string {
+  return path.resolve(job.repoRoot, job.workDir ?? (job.cfg.work_dir as string | undefined) ?? path.join('work_dirs', job.configName));
+}
+
+export interface TrainOutcome {
+  workDir: string;
+  runner: Runner;
+  /** Result of the last evaluation (if validation ran). */
+  eval?: EvalResult;
+}
+
+export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
+  const log = job.log ?? ((l: string) => console.log(l));
+  const { cfg, task } = job;
+  const file = job.configFile;
+  const workDir = resolveWorkDir(job);
+  fs.mkdirSync(workDir, { recursive: true });
+  dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
+  const seed = cfg.seed === undefined || cfg.seed === null ? 0 : Number(cfg.seed);
+  seedEverything(seed);
+  await ensureSyntheticData(cfg, job.repoRoot, log);
+
+  const ctx: TaskContext = { configFile: file, repoRoot: job.repoRoot, skipBadSamples: Boolean(job.skipBadSamples), log };
+  const model = await task.buildModel(cfg, ctx);
+  const trainSet = await task.buildDataset(cfg, 'train', ctx);
+  const data = obj(cfg.data);
+  const bs = Number(data.samples_per_gpu ?? 2);
+  const loader = new DataLoader(trainSet, {
+    batchSize: bs,
+    shuffle: true,
+    collate: task.collate?.bind(task),
+    groupByAspect: Boolean(data.group_by_aspect ?? false),
+    dropLast: Boolean(data.drop_last ?? false),
+    skipBadSamples: job.skipBadSamples,
+    log,
+  });
+  if (!cfg.optimizer) throw new ConfigError(`missing 'optimizer'`, { file, path: 'optimizer' });
+  const optimizer = buildOptimizer(model, obj(cfg.optimizer), file);
+  const lrSchedule = buildLrSchedule(obj(cfg.lr_config), optimizer.baseLr, file);
+  const runnerCfg = obj(cfg.runner);
+  let maxEpochs: number | undefined;
+  let maxIters: number | undefined;
+  if (runnerCfg.type === 'EpochBasedRunner') maxEpochs = Number(runnerCfg.max_epochs);
+  else if (runnerCfg.type === 'IterBasedRunner') maxIters = Number(runnerCfg.max_iters);
+  else throw new ConfigError(`runner.type must be EpochBasedRunner or IterBasedRunner, got '${String(runnerCfg.type)}'`, { file, path: 'runner.type' });
+  const byEpochRunner = maxEpochs !== undefined;
+  const ckCfg = obj(cfg.checkpoint_config);
+  const evCfg = obj(cfg.evaluation);
+  const gradClip = obj(cfg.optimizer_config).grad_clip as { max_norm: number; norm_type?: number } | null | undefined;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+  const hooks: Hook[] = [
+    new LoggerHook({ interval: Number(obj(cfg.log_config).interval ?? 50), log, progressBar: job.progressBar }),
+    new JsonLinesLoggerHook(path.join(workDir, `${stamp}.log.jsonl`)),
+    new CheckpointHook({ interval: Number(ckCfg.interval ?? 1), byEpoch: Boolean(ckCfg.by_epoch ?? byEpochRunner), maxKeep: ckCfg.max_keep_ckpts as number | undefined }),
+    ...(job.hooks ?? []),
+  ];
+  let evalHook: EvalHook | undefined;
+  if (!job.noValidate && obj(cfg.data).val) {
+    const valSet = await task.buildDataset(cfg, 'val', ctx);
+    evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples });
+    hooks.push(evalHook);
+  }
+  const runner = new Runner({
+    model,
+    optimizer,
+    lrSchedule,
+    trainLoader: loader,
+    maxEpochs,
+    maxIters,
+    workDir,
+    hooks,
+    gradClip: gradClip ?? undefined,
+    checkpointIO: job.checkpointIO,
+    log,
+    meta: { config: job.configName, task: task.name },
+  });
+  let resumed = false;
+  if (cfg.resume_from) resumed = Boolean(await runner.resume(path.resolve(job.repoRoot, String(cfg.resume_from))));
+  else if (job.resume) {
+    resumed = Boolean(await runner.resume());
+    if (!resumed) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  }
+  if (!resumed) {
+    // A fresh run: pretrained sub-model weights (init_cfg), then load_from on top.
+    await model.loadInitCheckpoints(log);
+    if (cfg.load_from) {
+      if (!job.loadWeights) throw new Error('load_from needs a weight loader');
+      const sd = await job.loadWeights(String(cfg.load_from));
+      const r = model.loadStateDict(sd, { strict: false });
+      for (const t of Object.values(sd)) t.dispose();
+      log(`loaded ${cfg.load_from} (missing ${r.missingKeys.length}, unexpected ${r.unexpectedKeys.length})`);
+    }
+  }
+  log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
+    `of ${runner.itersPerEpoch} batches x ${bs} images; work dir ${workDir}`);
+  await runner.run();
+  return { workDir, runner, eval: evalHook?.lastResult };
+}

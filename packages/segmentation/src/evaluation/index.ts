@@ -1,0 +1,4 @@
+export * from './miou';
+export * from './miou-dirs';
+export * from './label-png';
+export { npNanMean } from './numpy-nanmean';

@@ -1,0 +1,3 @@
+export * from './segmentation_task';
+export * from './complexity';
+export * from './predict';

@@ -1,0 +1,16 @@
+/**
+ * Evaluates a checkpoint on the config's test split and prints the metric table:
+ *   npx tsx tools/eval.ts --task detection --config NAME --checkpoint FILE [--out results.json] [--work-dir D]
+ * (`npx nx run <task>:test --config NAME --checkpoint FILE` runs this through tools/test.ts.)
+ */
+import { evalCli, initBackend } from '@litv2/core';
+import { engineDeps } from './engine-deps';
+
+try {
+  await initBackend();
+  await evalCli(process.argv.slice(2), engineDeps());
+} catch (e) {
+  console.error(`eval: ${(e as Error).message}`);
+  if (process.env.LITV2_DEBUG) console.error(e);
+  process.exit(1);
+}
