@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Fixture, LITv2, LITv2Backbone, DTM, loadPretrained, convertLITv2Checkpoint, loadStateDictFile, saveCheckpoint, BACKBONES } from '@litv2/core';
+import { initBackend, Module, Fixture, LITv2, LITv2Backbone, DTM, loadPretrained, convertLITv2Checkpoint, loadStateDictFile, saveCheckpoint, BACKBONES } from '@litv2/core';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures');
@@ -43,6 +43,26 @@ test('det/seg backbones: init_cfg Pretrained loads non-strictly with the key rep
     expect(r!.unexpectedKeys.sort()).toEqual([...ref.unexpected].sort());
     bb.dispose();
   }
+});
+
+test('loadInitCheckpoints finds the backbone inside a bigger model, logs the key report, and names a missing file', async () => {
+  class Detector extends Module {
+    backbone = this.addModule('backbone', BACKBONES.build({ type: 'LITv2', ...tinyArch, variant: 'det', init_cfg: { type: 'Pretrained', checkpoint: tinyPth } }) as LITv2Backbone);
+  }
+  const det = new Detector();
+  const lines: string[] = [];
+  await det.loadInitCheckpoints((l) => lines.push(l));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^backbone: loaded .*litv2_tiny\.pth: 6 missing \[norm1\.weight.*4 unexpected \[norm\.weight/);
+  const fx = Fixture.load(path.join(fixturesDir, 'litv2_tiny.json'));
+  const ref = fx.tensor('layers.2.blocks.1.attn.h_qkv.weight');
+  const sd = det.backbone.stateDict();
+  expect(same(sd['layers.2.blocks.1.attn.h_qkv.weight'], ref)).toBe(true);
+  tf.dispose([ref, ...Object.values(sd)]);
+  det.dispose();
+  const missing = BACKBONES.build({ type: 'LITv2', ...tinyArch, variant: 'det', init_cfg: { type: 'Pretrained', checkpoint: 'checkpoints/nope_litv2_s.pth' } }) as LITv2Backbone;
+  await expect(missing.loadInitCheckpoints()).rejects.toThrow(/init_cfg\.checkpoint 'checkpoints\/nope_litv2_s\.pth' not found.*ziplab\/LITv2.*init_cfg=null/);
+  missing.dispose();
 });
 
 test('a training checkpoint wrapper ({model, config: CfgNode, ...}) loads too', async () => {
