@@ -1,4 +1,36 @@
-import { compareArrays } from './fixture';
+
+/** Max |a-b| and whether every element satisfies |a-b| <= atol + rtol·|b| (NaNs must match). */
+function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-4, rtol = 1e-4): { maxAbs: number; ok: boolean; worst: number; firstBad: number } {
+  if (actual.length !== expected.length) return { maxAbs: Infinity, ok: false, worst: -1, firstBad: -1 };
+  let firstBad = -1;
+  let maxAbs = 0;
+  let ok = true;
+  let worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const b = expected[i];
+    if (Number.isNaN(b) || Number.isNaN(a)) {
+      if (!(Number.isNaN(a) && Number.isNaN(b))) {
+        ok = false;
+        worst = i;
+        maxAbs = Infinity;
+        if (firstBad < 0) firstBad = i;
+      }
+      continue;
+    }
+    const d = Math.abs(a - b);
+    if (d > maxAbs) {
+      maxAbs = d;
+      worst = i;
+    }
+    if (d > atol + rtol * Math.abs(b)) {
+      ok = false;
+      if (firstBad < 0) firstBad = i;
+    }
+  }
+  return { maxAbs, ok, worst, firstBad };
+}
+
 
 export interface CheckEntry {
   name: string;
