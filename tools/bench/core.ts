@@ -32,7 +32,7 @@ export function parseCoreArgs(argv: string[]): CoreBenchArgs {
   const list = (k: string, d: string) => (get(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
   const args: CoreBenchArgs = {
     backends: list('backends', 'native,wasm,cpu'),
-    threads: list('threads', process.env.LITV2_NUM_THREADS ?? String(Math.min(8, os.cpus().length))).map(Number),
+    threads: list('threads', process.env.LITV2_NUM_THREADS ?? '1,2').map(Number),
     sections: list('sections', 'kernels,litv2,attention'),
     full: argv.includes('--full'),
     noBefore: argv.includes('--no-before'),
