@@ -32,7 +32,7 @@ export function parseCoreArgs(argv: string[]): CoreBenchArgs {
   const list = (k: string, d: string) => (get(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
   const args: CoreBenchArgs = {
     backends: list('backends', 'native,wasm,cpu'),
-    threads: list('threads', process.env.LITV2_NUM_THREADS ?? String(Math.min(8, os.cpus().length))).map(Number),
+    threads: list('threads', process.env.LITV2_NUM_THREADS ?? '1,2').map(Number),
     sections: list('sections', 'kernels,litv2,attention'),
     full: argv.includes('--full'),
     noBefore: argv.includes('--no-before'),
@@ -138,7 +138,8 @@ export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: s
     result[r.name] = rec;
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const primary = runs.filter((r) => r.name !== 'kernels').map((r) => result[r.name] as BenchRecord | undefined).find((r) => r && !('error' in r && Object.keys(r).length === 1));
+  const ok = (r: BenchRecord | undefined): r is BenchRecord => !!r && !('error' in r && Object.keys(r).length === 1);
+  const primary = runs.filter((r) => r.name !== 'kernels').map((r) => result[r.name] as BenchRecord | undefined).find(ok) ?? (result.kernels as BenchRecord | undefined);
   if (primary) {
     result.backend = primary.backend;
     for (const [k, v] of Object.entries(primary)) if (k.startsWith('litv2_') || k.startsWith('attention.')) result[k] = v;

@@ -48,15 +48,14 @@ export function nativeKernelsRegistered(): boolean {
 }
 
 /**
- * The thread count: `LITV2_NUM_THREADS`, else one per CPU (at most 8). Measured on the 2-vCPU box with other
- * processes running (load 3-5): LITv2-S eval bs8 18.0 vs 10.7 img/s and train bs8 5.35 vs 3.29 img/s for
- * 2 vs 1 threads. Inside jest workers (which run in parallel) the default is 1.
+ * The thread count: `LITV2_NUM_THREADS`, else 1. Measured on the 2-vCPU box (LITv2-S, bs8): with the machine
+ * nearly idle 2 threads gave eval 18.0 vs 10.7 img/s and train 5.35 vs 3.3 img/s, but with other processes
+ * running (load 5-6) 2 threads fell to eval 7.6 / train 2.2 while 1 thread held 11.5 / 3.7. One thread is the
+ * predictable default on a shared machine; set LITV2_NUM_THREADS=2 (or more) on an idle one.
  */
 function threadCount(): number {
   const n = Number.parseInt(process.env.LITV2_NUM_THREADS ?? '', 10);
-  if (Number.isFinite(n) && n > 0) return n;
-  if (process.env.JEST_WORKER_ID !== undefined) return 1;
-  return Math.max(1, Math.min(8, os.cpus().length));
+  return Number.isFinite(n) && n > 0 ? n : 1;
 }
 
 /**
