@@ -10,7 +10,7 @@ const repoRoot = path.resolve(__dirname, '../..');
 const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures');
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 /** Writes a litv2-fixture-v1 pair from named tensors (PyTorch layout). */

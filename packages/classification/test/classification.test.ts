@@ -11,7 +11,7 @@ const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-cls-'));
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 test('ImageClassifier is registered and keeps the official key names', () => {

@@ -9,7 +9,7 @@ import { writeAll } from '@litv2/core/checkpoint/atomic';
 const repoRoot = path.resolve(__dirname, '../../..');
 let tmp: string;
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-ckpt-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -37,7 +37,7 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
 
 let tmp: string;
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-pth-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -12,7 +12,7 @@ import { makeSynthetic, renderScene, resolveSyntheticOptions } from '../src/data
 import { ToyDataset } from './helpers/toy';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-data-'));

@@ -3,7 +3,7 @@ import { initBackend } from '@litv2/core';
 import { deformConv2d } from '@litv2/core/ops/deform_conv';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 /** Deterministic pseudo-random numbers (LCG) so the test data does not depend on tfjs RNG. */

@@ -4,7 +4,7 @@ import { AdamW, SGD, buildOptimizer, resolveParamGroups } from '../src/engine/op
 import { ToyModel } from './helpers/toy';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 /** torch.optim.AdamW (_single_tensor_adamw) on plain numbers, written from the PyTorch docs' algorithm. */

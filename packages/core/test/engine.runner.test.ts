@@ -14,7 +14,7 @@ import type { Hook, IterResult } from '../src/engine/hooks';
 import { MemoryCheckpointIO, ToyDataset, ToyModel } from './helpers/toy';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-runner-'));

@@ -11,7 +11,7 @@ import type { ConfigNode } from '../src/registry/registry';
 import { MemoryCheckpointIO, ToyDataset, ToyModel } from './helpers/toy';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const evaluated: number[] = [];

@@ -7,7 +7,7 @@ const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures')
 const tol = { atol: 1e-4, rtol: 1e-4 };
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const small = ['hilo_ws2', 'hilo_ws4', 'hilo_ws2_alpha0', 'hilo_ws2_alpha1', 'hilo_ws1', 'hilo_ws2_nobias', 'hilo_s_stage3', 'hilo_ws4_alpha0.9', 'dtm'];

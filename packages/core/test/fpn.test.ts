@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, FPN, initBackend, NECKS, nms, batchedNms } from '@litv2/core';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const feats = (sizes: [number, number, number][]) => sizes.map(([h, w, c]) => tf.randomNormal([1, h, w, c], 0, 1, 'float32', 7) as tf.Tensor4D);

@@ -9,7 +9,7 @@ interface ModelShapes { params: number; flops_official_224?: number; keys: Recor
 const reference = JSON.parse(fs.readFileSync(shapesFile, 'utf8')).models as Record<string, ModelShapes>;
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const SPEC_PARAMS = { s: 27_844_000, m: 48_830_368, b: 86_520_704 };

@@ -11,7 +11,7 @@ const tinyArch = { embed_dim: 48, depths: [1, 1, 2, 1], num_heads: [3, 6, 12, 24
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-pre-'));
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const same = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(a.sub(b))).dataSync()[0]) === 0;

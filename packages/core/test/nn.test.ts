@@ -17,7 +17,7 @@ class Net extends Module {
 }
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 test('official dotted names and PyTorch layouts', () => {

@@ -3,7 +3,7 @@ import { AnchorGenerator, anchorInsideFlags, concatLevels, type AnchorGeneratorC
 import { detRef, expectExact } from './helpers';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 interface CaseMeta {

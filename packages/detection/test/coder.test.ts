@@ -5,7 +5,7 @@ import { readJsonFixture } from '@litv2/detection/testing/fixture';
 import { detRef, expectClose, flat } from './helpers';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 interface CoderCase {

@@ -6,7 +6,7 @@ import { buildDetector, detectionTask, retinanetFlops } from '@litv2/detection';
 import { repoRoot } from './helpers';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 const configsDir = path.join(repoRoot, 'configs');

@@ -7,7 +7,7 @@ type Reader = (file: string) => Promise<StateDict>;
 const reader = (core as Record<string, unknown>).loadStateDictFile as Reader | undefined;
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 // Needs the checkpoint module's .pth reader (packages/core/src/checkpoint).

@@ -5,7 +5,7 @@ import { checkRetinaNetFixture } from '@litv2/detection/testing/retinanet_fixtur
 import { detRef, refDir } from './helpers';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
+  await initBackend({ quiet: true });
 });
 
 test('retinanet_tiny (ws2, ws4): neck, head outputs, candidates, detections, losses, gradients, targets from stored backbone outputs', async () => {

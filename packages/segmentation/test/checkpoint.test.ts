@@ -8,7 +8,7 @@ import { SEGMENTORS } from '../src/models';
 import { detectionFixtures, litv2Fixtures } from './helpers/paths';
 
 describe('Semantic FPN checkpoints by mmseg names', () => {
-  beforeAll(() => initBackend({ backend: 'cpu', quiet: true }));
+  beforeAll(() => initBackend({ quiet: true }));
 
   test('save ours -> load by mmseg names reproduces the model (and matches the fixture key set)', async () => {
     const fxFile = path.join(detectionFixtures, 'semfpn_tiny.json');

@@ -21,7 +21,7 @@ describe('mmseg 0.13 CrossEntropyLoss / accuracy (losses_seg.json)', () => {
   let logits: tf.Tensor4D;
   let labels: tf.Tensor3D;
   beforeAll(async () => {
-    await initBackend({ backend: 'cpu', quiet: true });
+    await initBackend({ quiet: true });
     d = JSON.parse(fs.readFileSync(path.join(detectionFixtures, 'losses_seg.json'), 'utf8')) as LossesSeg;
     logits = tf.tidy(() => tf.tensor4d(d.pred).transpose([0, 2, 3, 1]) as tf.Tensor4D);
     labels = tf.tensor3d(d.label, undefined, 'int32');

@@ -24,7 +24,7 @@ function tinyConfig(numClasses = 5): ConfigNode {
 describe('Semantic FPN model', () => {
   let model: EncoderDecoder;
   beforeAll(async () => {
-    await initBackend({ backend: 'cpu', quiet: true });
+    await initBackend({ quiet: true });
     seedEverything(3);
     model = SEGMENTORS.build(tinyConfig(), undefined, { path: 'model' });
   });
@@ -119,7 +119,7 @@ describe('Semantic FPN model', () => {
 });
 
 describe('LITv2-S Semantic FPN (configs/_base_/models/sem_fpn_litv2.yaml)', () => {
-  beforeAll(() => initBackend({ backend: 'cpu', quiet: true }));
+  beforeAll(() => initBackend({ quiet: true }));
   test('parameter count is 31,449,486 (paper: 31 M)', () => {
     const file = path.join(repoRoot, 'configs/_base_/models/sem_fpn_litv2.yaml');
     const cfg = YAML.parse(fs.readFileSync(file, 'utf8')) as { model: ConfigNode };

@@ -7,7 +7,7 @@ import { allClose } from './helpers/close';
 const reference = (x: tf.Tensor4D, size: [number, number], ac: boolean) => tf.tidy(() => lerpAxis(lerpAxis(x, 1, size[0], ac), 2, size[1], ac));
 
 describe('resizeBilinear (PyTorch F.interpolate bilinear semantics)', () => {
-  beforeAll(() => initBackend({ backend: 'cpu', quiet: true }));
+  beforeAll(() => initBackend({ quiet: true }));
 
   test('taps follow the align_corners=False rule with the clamp at 0', () => {
     // 2 -> 4: src = (o + .5)/2 − .5 = −.25, .25, .75, 1.25 -> clamp, then lo/hi/frac

@@ -8,7 +8,7 @@ const file = path.join(detectionFixtures, 'semfpn_tiny.json');
 const backboneWeights = path.join(litv2Fixtures, 'litv2_tiny_backbone.json');
 
 describe('semfpn_tiny (mmseg 0.13 EncoderDecoder + LITv2 seg backbone + FPN + FPNHead)', () => {
-  beforeAll(() => initBackend({ backend: 'cpu', quiet: true }));
+  beforeAll(() => initBackend({ quiet: true }));
 
   test('every stored output of both cases is reproduced at atol/rtol 1e-4 (labels exactly)', async () => {
     // Tensors a backbone build leaves behind on its own (owned by core, reported separately), so that this
