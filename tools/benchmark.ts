@@ -17,8 +17,8 @@ const workerAt = argv.indexOf('--worker');
 if (workerAt >= 0) {
   const spec = JSON.parse(argv[workerAt + 1]) as WorkerSpec;
   const out = argv[argv.indexOf('--worker-out') + 1];
-  const rec = await runBenchWorker(spec, log);
-  fs.writeFileSync(out, JSON.stringify(rec));
+  const save = (r: object) => fs.writeFileSync(out, JSON.stringify(r));
+  save(await runBenchWorker(spec, log, save));
   process.exit(0);
 }
 

@@ -8,7 +8,7 @@ import { engineDeps } from './engine-deps';
 
 try {
   await initBackend();
-  await evalCli(process.argv.slice(2), await engineDeps());
+  await evalCli(process.argv.slice(2), engineDeps());
 } catch (e) {
   console.error(`eval: ${(e as Error).message}`);
   if (process.env.LITV2_DEBUG) console.error(e);

@@ -9,7 +9,7 @@ import { engineDeps } from './engine-deps';
 
 try {
   await initBackend();
-  const out = await trainCli(process.argv.slice(2), await engineDeps());
+  const out = await trainCli(process.argv.slice(2), engineDeps());
   console.log(`done: ${out.runner.iter} iterations; outputs in ${out.workDir}`);
 } catch (e) {
   console.error(`train: ${(e as Error).message}`);

@@ -32,7 +32,7 @@ export function parseCoreArgs(argv: string[]): CoreBenchArgs {
   const list = (k: string, d: string) => (get(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
   const args: CoreBenchArgs = {
     backends: list('backends', 'native,wasm,cpu'),
-    threads: list('threads', process.env.LITV2_NUM_THREADS ?? '1').map(Number),
+    threads: list('threads', process.env.LITV2_NUM_THREADS ?? '1,2').map(Number),
     sections: list('sections', 'kernels,litv2,attention'),
     full: argv.includes('--full'),
     noBefore: argv.includes('--no-before'),
@@ -51,8 +51,11 @@ export interface WorkerSpec {
   noBefore: boolean;
 }
 
-/** Runs inside one process on one backend; returns a flat record. */
-export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void): Promise<BenchRecord> {
+/**
+ * Runs inside one process on one backend; returns a flat record. `save` is called after each section so a
+ * backend that aborts the process (wasm) still leaves what it measured.
+ */
+export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void, save: (rec: BenchRecord) => void = () => undefined): Promise<BenchRecord> {
   const info = await initBackend({ backend: spec.backend, quiet: true });
   const rec: BenchRecord = { backend: info.description, tf_backend: tf.getBackend() };
   log(`[${spec.backend}] ${info.description}`);
@@ -63,33 +66,29 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void)
     ks.forEach((k) => {
       rec[`kernel.${k.name}.before`] = k.before;
       rec[`kernel.${k.name}.after`] = k.after;
+      rec[`kernel.${k.name}.before_cpu`] = k.before_cpu;
+      rec[`kernel.${k.name}.after_cpu`] = k.after_cpu;
       rec[`kernel.${k.name}.unit`] = k.unit;
     });
   }
   if (spec.sections.includes('litv2')) {
     const evalBatches = slow ? [1] : [1, 8];
-    let trainBatch: number | null = slow ? null : 8;
     try {
-      Object.assign(rec, await benchmarkLITv2({ evalBatches, trainBatch, runs: slow ? 1 : 5, log }));
+      Object.assign(rec, await benchmarkLITv2({ evalBatches, trainBatch: slow ? null : 8, runs: slow ? 1 : 5, log }));
     } catch (e) {
-      // wasm lacks several gradient kernels: record why the training step cannot run there.
       const msg = (e as Error).message.split('\n')[0];
       log(`  litv2 failed: ${msg}`);
       rec['litv2_s.error'] = msg;
-      if (trainBatch) {
-        trainBatch = null;
-        try {
-          Object.assign(rec, await benchmarkLITv2({ evalBatches, trainBatch, runs: 5, log }));
-        } catch {
-          /* already recorded */
-        }
-      }
     }
     if (slow) rec['litv2_s.note'] = 'pure-JS cpu: eval batch 1 only (batch 8 and training take many minutes; --full runs them)';
   }
-  if (spec.sections.includes('attention') && !slow) {
+  save(rec);
+  // An aborted wasm runtime cannot run anything else.
+  const aborted = Object.values(rec).some((v) => typeof v === 'string' && v.startsWith('Aborted('));
+  if (spec.sections.includes('attention') && !slow && !aborted) {
     log('  attention layer, 384 ch, 12 heads, forward (batch 1):');
     Object.assign(rec, await benchmarkAttention({ log }));
+    save(rec);
   }
   if (info.nativeKernels) {
     const p = nativePoolStats();
@@ -106,10 +105,17 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void)
  * `work_dirs/benchmark/<date-time>.json`. Top-level `litv2_s.*` keys come from the first native run.
  */
 export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: string) => void): { file: string; result: Record<string, unknown> } {
-  const runs: { name: string; backend: string; threads: number }[] = [];
-  for (const b of args.backends) {
-    if (b === 'native') for (const t of args.threads) runs.push({ name: args.threads.length > 1 ? `native_t${t}` : 'native', backend: b, threads: t });
-    else runs.push({ name: b, backend: b, threads: 1 });
+  const runs: { name: string; backend: string; threads: number; sections: string[] }[] = [];
+  const model = args.sections.filter((x) => x !== 'kernels');
+  // The kernel table runs in a process of its own so its buffers do not weigh on the model runs.
+  if (args.sections.includes('kernels') && args.backends.includes('native')) {
+    runs.push({ name: 'kernels', backend: 'native', threads: args.threads[0], sections: ['kernels'] });
+  }
+  if (model.length) {
+    for (const b of args.backends) {
+      if (b === 'native') for (const t of args.threads) runs.push({ name: args.threads.length > 1 ? `native_t${t}` : 'native', backend: b, threads: t, sections: model });
+      else runs.push({ name: b, backend: b, threads: 1, sections: model });
+    }
   }
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -118,20 +124,22 @@ export function runCoreBenchmark(args: CoreBenchArgs, script: string, log: (s: s
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-bench-'));
   for (const r of runs) {
     const out = path.join(tmp, `${r.name}.json`);
-    const spec: WorkerSpec = { backend: r.backend, sections: args.sections, full: args.full, noBefore: args.noBefore };
+    const spec: WorkerSpec = { backend: r.backend, sections: r.sections, full: args.full, noBefore: args.noBefore };
     const env = { ...process.env, LITV2_NUM_THREADS: String(r.threads), LITV2_QUIET_BACKEND: '1' };
     log(`--- ${r.name} (load ${loadAvg().join(' ')})`);
     const p = spawnSync(process.execPath, [...process.execArgv, script, '--worker', JSON.stringify(spec), '--worker-out', out], { stdio: 'inherit', env });
-    if (p.status !== 0 || !fs.existsSync(out)) {
+    if (!fs.existsSync(out)) {
       result[r.name] = { error: `worker exited with ${p.status ?? p.signal}` };
       continue;
     }
     const rec = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchRecord;
     rec.threads = r.threads;
+    if (p.status !== 0) rec.worker_exit = `exited with ${p.status ?? p.signal} after the sections recorded here`;
     result[r.name] = rec;
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const primary = runs.map((r) => result[r.name] as BenchRecord | undefined).find((r) => r && !('error' in r && Object.keys(r).length === 1));
+  const ok = (r: BenchRecord | undefined): r is BenchRecord => !!r && !('error' in r && Object.keys(r).length === 1);
+  const primary = runs.filter((r) => r.name !== 'kernels').map((r) => result[r.name] as BenchRecord | undefined).find(ok) ?? (result.kernels as BenchRecord | undefined);
   if (primary) {
     result.backend = primary.backend;
     for (const [k, v] of Object.entries(primary)) if (k.startsWith('litv2_') || k.startsWith('attention.')) result[k] = v;

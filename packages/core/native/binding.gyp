@@ -8,7 +8,8 @@
         "src/gemm.cc",
         "src/conv.cc",
         "src/eltwise.cc",
-        "src/layout.cc"
+        "src/layout.cc",
+        "src/fused.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -13,3 +13,4 @@ export * from './data';
 export * from './necks';
 export * from './ops/nms';
 export * from './checkpoint';
+export * from './config';

@@ -136,6 +136,29 @@ describe('readPth: torch.save archives', () => {
     await expect(loadStateDictFile(file, { prefix: 'nothing.' })).rejects.toThrow(/retinanet_tiny\.pth: no weights start with 'nothing\.'/);
   });
 
+  test('lazy reading: loadStateDictFile with a prefix never reads the records it drops', async () => {
+    // Corrupt the last storage record (a bbox_head tensor): a full read hits its CRC error, a backbone-only one does not.
+    const src = path.join(ref, 'detection/retinanet_tiny.pth');
+    const eager = readPth(src) as { state_dict: Record<string, TorchTensor> };
+    const lazy = readPth(src, { lazy: true }) as { state_dict: Record<string, TorchTensor> };
+    const k = 'bbox_head.retina_reg.weight';
+    expect(Buffer.from(lazy.state_dict[k].data.buffer).equals(Buffer.from(eager.state_dict[k].data.buffer))).toBe(true);
+
+    const unzipped = unzipSync(fs.readFileSync(src));
+    const last = Object.keys(unzipped).filter((n) => /\/data\/\d+$/.test(n)).sort((a, b) => Number(a.split('/').pop()) - Number(b.split('/').pop())).pop()!;
+    const buf = Buffer.from(fs.readFileSync(src));
+    const hdr = buf.indexOf(Buffer.from(last)) - 30; // the member's local header (name at +30)
+    expect(buf.readUInt32LE(hdr)).toBe(0x04034b50);
+    buf[hdr + 30 + buf.readUInt16LE(hdr + 26) + buf.readUInt16LE(hdr + 28)] ^= 0xff; // first data byte
+    const file = path.join(tmp, 'retina_bad_head.pth');
+    fs.writeFileSync(file, buf);
+    expect(() => readPth(file)).toThrow(new RegExp(`retina_bad_head\\.pth: CRC mismatch in member '${last}'`));
+    const bb = await loadStateDictFile(file, { prefix: 'backbone.' });
+    expect(Object.keys(bb).length).toBeGreaterThan(50);
+    tf.dispose(Object.values(bb));
+    await expect(loadStateDictFile(file)).rejects.toThrow(/CRC mismatch/);
+  });
+
   test('loadStateDictFile unwraps `model` and strips `module.`', async () => {
     // Re-pack dtm_wrapped.pth with DataParallel-style keys by editing the pickle's key strings.
     const src = unzipSync(fs.readFileSync(path.join(litFix, 'dtm_wrapped.pth')));

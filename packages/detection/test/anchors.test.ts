@@ -1,6 +1,5 @@
-import { initBackend } from '@litv2/core';
+import { Fixture, initBackend } from '@litv2/core';
 import { AnchorGenerator, anchorInsideFlags, concatLevels, type AnchorGeneratorConfig } from '@litv2/detection';
-import { BinFixture } from '@litv2/detection/testing/fixture';
 import { detRef, expectExact } from './helpers';
 
 beforeAll(async () => {
@@ -14,7 +13,7 @@ interface CaseMeta {
 }
 
 test('anchors, valid flags and inside flags match mmdet exactly', () => {
-  const fx = new BinFixture(detRef('anchors.json'));
+  const fx = Fixture.load(detRef('anchors.json'));
   const configs = fx.meta.configs as Record<string, { ctor: AnchorGeneratorConfig; cases: CaseMeta[] }>;
   for (const [name, c] of Object.entries(configs)) {
     const gen = new AnchorGenerator(c.ctor);

@@ -70,3 +70,45 @@ test('bbox_overlaps iou / iof / giou, aligned and not, degenerate and empty', ()
 test('assigner config errors', () => {
   expect(() => new MaxIoUAssigner({ pos_iou_thr: 0.5, neg_iou_thr: [0.1] as unknown as number })).toThrow(/neg_iou_thr/);
 });
+
+test('batched assignment (padded gts, inside masks, ignore boxes, an image without gts) equals per-image assignment', () => {
+  const rnd = (n: number, seed: number) => {
+    let s = seed;
+    const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    return Array.from({ length: n }, () => {
+      const x = r() * 90;
+      const y = r() * 70;
+      return [x, y, x + 4 + r() * 40, y + 4 + r() * 40];
+    });
+  };
+  const anchors = tf.tensor2d([...rnd(300, 1), ...fx.anchors.slice(0, 100)]);
+  const n = anchors.shape[0];
+  const gtsPer = [rnd(3, 2), [], rnd(5, 3)];
+  const ignPer = [rnd(1, 4), [], []];
+  const insidePer = [0, 1, 2].map((i) => Array.from({ length: n }, (_, k) => ((k + i) % 7 === 0 ? 0 : 1)));
+  for (const cfg of Object.values(fx.settings).map((s) => s.cfg)) {
+    const a = new MaxIoUAssigner(cfg);
+    tf.tidy(() => {
+      const g = 5;
+      const gts = tf.tensor3d(gtsPer.map((x) => [...x, ...Array(g - x.length).fill([0, 0, 0, 0])]));
+      const gtValid = tf.tensor2d(gtsPer.map((x) => Array.from({ length: g }, (_, j) => (j < x.length ? 1 : 0))), [3, g], 'bool');
+      const ign = { boxes: tf.tensor3d(ignPer.map((x) => (x.length ? x : [[0, 0, 0, 0]]))), valid: tf.tensor2d(ignPer.map((x) => [x.length ? 1 : 0]), [3, 1], 'bool') };
+      const inside = tf.tensor2d(insidePer, [3, n], 'bool');
+      const batch = a.assignBatch(anchors, gts, gtValid, inside, ign);
+      const bi = batch.gtInds.arraySync() as number[][];
+      const bm = batch.maxOverlaps.arraySync() as number[][];
+      gtsPer.forEach((gt, i) => {
+        const one = a.assign(anchors, t2(gt), ignPer[i].length ? t2(ignPer[i]) : null, null, tf.tensor1d(insidePer[i], 'bool'));
+        const gi = one.gtInds.dataSync();
+        const mo = one.maxOverlaps.dataSync();
+        // Compare where the candidate is inside (outside ones are given weight 0 by the head either way).
+        for (let k = 0; k < n; k++) {
+          if (!insidePer[i][k]) continue;
+          if (gi[k] !== bi[i][k]) throw new Error(`image ${i} candidate ${k}: batched gt_ind ${bi[i][k]}, per-image ${gi[k]}`);
+          if (gt.length && Math.abs(mo[k] - bm[i][k]) > 1e-6) throw new Error(`image ${i} candidate ${k}: max overlap ${bm[i][k]} vs ${mo[k]}`);
+        }
+      });
+    });
+  }
+  anchors.dispose();
+});

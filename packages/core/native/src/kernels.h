@@ -49,6 +49,15 @@ void reduce(int op, const float* x, float* y, int64_t outer, int64_t R, int64_t 
 // EluGrad: dx = dy * (y > 0 ? 1 : y + 1)
 void elu_grad(const float* dy, const float* y, float* dx, int64_t n);
 
+// ---- fused.cc
+void gelu(const float* x, float* y, int64_t n);
+void gelu_grad(const float* dy, const float* x, float* dx, int64_t n);
+// LayerNorm over the last axis of [rows, cols]; saves per-row mean and 1/sqrt(var + eps).
+void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+                int64_t cols, float eps);
+void layer_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                     float* dgamma, float* dbeta, int64_t rows, int64_t cols);
+
 // ---- layout.cc (element size in bytes given by `es`, 4 for float32 / int32)
 // Generic strided copy: y (contiguous, `shape`) [i] = x[sum idx_d * sx_d].
 void strided_copy(const void* x, void* y, int es, int rank, const int64_t* shape, const int64_t* sx);

@@ -21,8 +21,9 @@ struct Pool {
   int pending = 0;
   bool stop = false;
 
-  void run_worker(int idx) {
-    uint64_t seen = 0;
+  void run_worker(int idx, uint64_t seen) {
+    // `seen` starts at the generation current when the worker was created, so a new worker never runs a
+    // job that finished before it existed.
     for (;;) {
       const std::function<void(int64_t, int64_t)>* fn;
       int64_t total;
@@ -52,7 +53,12 @@ struct Pool {
   void resize(int count) {
     shutdown();
     stop = false;
-    for (int i = 0; i < count; ++i) workers.emplace_back([this, i] { run_worker(i); });
+    uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      gen = generation;
+    }
+    for (int i = 0; i < count; ++i) workers.emplace_back([this, i, gen] { run_worker(i, gen); });
   }
 
   void shutdown() {
@@ -80,6 +86,10 @@ void blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
 void set_num_threads(int n) {
   if (n < 1) n = 1;
+  if (n == g_threads && int(pool().workers.size()) == n - 1) {
+    blas_threads(n);
+    return;
+  }
   g_threads = n;
   pool().resize(n - 1);
   blas_threads(n);

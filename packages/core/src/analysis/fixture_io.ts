@@ -100,6 +100,16 @@ export class Fixture {
     return out;
   }
 
+  /** Names of every tensor, in manifest order. */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Shape and a fresh copy of the values of a tensor (stored layout). */
+  get(name: string): { shape: number[]; data: Float32Array } {
+    return { shape: this.entry(name).shape, data: this.array(name) };
+  }
+
   /** A tensor in the stored (PyTorch) layout; the caller disposes it. */
   tensor(name: string): tf.Tensor {
     return tf.tensor(this.array(name), this.entry(name).shape, 'float32');

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Linear } from '../nn/layers';
-import { truncNormal } from '../nn/init';
+import { setParam, truncNormal } from '../nn/init';
 
 /**
  * Linear with the transformer init used by LITv2/timm: trunc_normal(std 0.02) weight, zero bias. With
@@ -9,8 +9,8 @@ import { truncNormal } from '../nn/init';
 export function truncLinear(inF: number, outF: number, bias = true, init = true): Linear {
   const l = new Linear(inF, outF, { bias });
   if (init) {
-    l.weight.assign(tf.tidy(() => truncNormal([inF, outF], 0.02)));
-    if (l.bias) l.bias.assign(tf.zeros([outF]));
+    setParam(l.weight, truncNormal([inF, outF], 0.02));
+    if (l.bias) setParam(l.bias, tf.zeros([outF]));
   }
   return l;
 }

@@ -4,3 +4,5 @@ export * from './litv2';
 export * from './litv2_backbone';
 export * from './litv2_presets';
 export * from './register';
+export * from './pretrained';
+export * from './convert';

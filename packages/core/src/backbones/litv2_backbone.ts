@@ -1,8 +1,11 @@
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { LayerNorm } from '../nn/layers';
 import type { Backbone } from '../registry/registries';
 import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
 import type { Tap } from './litv2_blocks';
+import type { LoadResult } from '../nn/module';
+import { loadPretrained } from './pretrained';
 
 export interface PretrainedInitCfg {
   type: 'Pretrained';
@@ -90,5 +93,33 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
     });
     last.dispose();
     return outs;
+  }
+
+  /**
+   * mmdet's `init_weights()`: loads `init_cfg.checkpoint` with strict=false when `init_cfg` is Pretrained
+   * (a classification `.pth`, a whole detector/segmentor checkpoint via `backbone.`, or ours) and returns
+   * the missing/unexpected key report; does nothing without `init_cfg`.
+   */
+  async initWeights(): Promise<(LoadResult & { prefix?: string }) | undefined> {
+    const ic = this.cfg.init_cfg;
+    if (!ic) return undefined;
+    if (!fs.existsSync(ic.checkpoint)) {
+      throw new Error(
+        `init_cfg.checkpoint '${ic.checkpoint}' not found (relative paths are resolved from ${process.cwd()}). ` +
+          `Download the ImageNet-1K LITv2 weights (litv2_s.pth / litv2_m.pth / litv2_b.pth) linked from the official ` +
+          `repository's README (github.com/ziplab/LITv2, "Image Classification") into that path, ` +
+          `or train from scratch with --cfg-options model.backbone.init_cfg=null`,
+      );
+    }
+    return loadPretrained(this, ic.checkpoint, { prefix: ic.prefix });
+  }
+
+  override async loadInitCheckpoints(log: (line: string) => void = () => {}, prefix = ''): Promise<void> {
+    const r = await this.initWeights();
+    if (!r) return;
+    const where = prefix || 'backbone';
+    log(`${where}: loaded ${this.cfg.init_cfg!.checkpoint}${r.prefix ? ` (keys under '${r.prefix}')` : ''}: ` +
+      `${r.missingKeys.length} missing [${r.missingKeys.slice(0, 6).join(', ')}${r.missingKeys.length > 6 ? ', …' : ''}], ` +
+      `${r.unexpectedKeys.length} unexpected [${r.unexpectedKeys.slice(0, 6).join(', ')}${r.unexpectedKeys.length > 6 ? ', …' : ''}]`);
   }
 }

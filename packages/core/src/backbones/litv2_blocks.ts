@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, ModuleList } from '../nn/module';
 import { Conv2d, LayerNorm, Linear, BatchNorm2d, DropPath, Dropout, gelu } from '../nn/layers';
-import { normal } from '../nn/init';
+import { normal, setParam } from '../nn/init';
 import { truncLinear } from '../attention/trunc_linear';
 import { HiLo } from '../attention/hilo';
 import { DeformConv2dPack } from '../ops/deform_conv_pack';
@@ -17,8 +17,8 @@ export class DWConv extends Module {
     this.dwconv = this.addModule('dwconv', new Conv2d(dim, dim, 3, { padding: 1, groups: dim }));
     if (!init) return;
     // normal(0, sqrt(2 / fan_out)) with fan_out = 3·3·dim/groups = 9; zero bias.
-    this.dwconv.weight.assign(tf.tidy(() => normal(this.dwconv.weight.shape, Math.sqrt(2 / 9))));
-    this.dwconv.bias!.assign(tf.zeros([dim]));
+    setParam(this.dwconv.weight, normal(this.dwconv.weight.shape, Math.sqrt(2 / 9)));
+    setParam(this.dwconv.bias!, tf.zeros([dim]));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return this.dwconv.forward(x);

@@ -1,2 +1,3 @@
 export * from './backend';
 export * from './native';
+export { fusedGelu, fusedLayerNorm } from './native_fused';

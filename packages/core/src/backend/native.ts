@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { setNativeKernelProvider } from './backend';
 import { loadNativeAddon, type NativeAddon } from './native_addon';
@@ -6,14 +7,19 @@ import { linalgKernels } from './native_linalg';
 import { eltwiseKernels } from './native_eltwise';
 import { layoutKernels } from './native_layout';
 import { BufferPool } from './native_pool';
+import { fusedKernels, registerFusedGradients } from './native_fused';
 
 export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddon } from './native_addon';
 
 const BACKEND = 'cpu';
 /** Original cpu kernels we replaced, by name (restored by `unregisterNativeKernels`). */
 const originals = new Map<string, tf.KernelConfig>();
-/** Output buffers of the native kernels, recycled after disposal (LITV2_NATIVE_POOL_MB, default 2048). */
-const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || 2048) * 2 ** 20);
+/**
+ * Output buffers of the native kernels, recycled after disposal. The cap (LITV2_NATIVE_POOL_MB, default half
+ * the RAM up to 16 GiB) is rarely reached: a training step returns the activations it frees to the pool and
+ * the next step takes them back, so the pool holds what GC would otherwise collect late.
+ */
+const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || Math.min(16384, os.totalmem() / 2 ** 21)) * 2 ** 20);
 
 function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   const ctx: NativeContext = {
@@ -28,6 +34,9 @@ function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   return { ...linalgKernels(ctx), ...eltwiseKernels(ctx), ...layoutKernels(ctx) };
 }
 
+/** Kernels of our own (fused GELU / LayerNorm) added to the cpu backend; removed again on unregister. */
+const added = new Set<string>();
+
 /** Names of the tfjs kernels the add-on replaces on the cpu backend. */
 export function nativeKernelNames(): string[] {
   const r = loadNativeAddon();
@@ -38,7 +47,12 @@ export function nativeKernelsRegistered(): boolean {
   return originals.size > 0;
 }
 
-/** The thread count: `LITV2_NUM_THREADS`, else 1 (two threads measured slower on the 2-vCPU box; see SPEC §10). */
+/**
+ * The thread count: `LITV2_NUM_THREADS`, else 1. Measured on the 2-vCPU box (LITv2-S, bs8): with the machine
+ * nearly idle 2 threads gave eval 18.0 vs 10.7 img/s and train 5.35 vs 3.3 img/s, but with other processes
+ * running (load 5-6) 2 threads fell to eval 7.6 / train 2.2 while 1 thread held 11.5 / 3.7. One thread is the
+ * predictable default on a shared machine; set LITV2_NUM_THREADS=2 (or more) on an idle one.
+ */
 function threadCount(): number {
   const n = Number.parseInt(process.env.LITV2_NUM_THREADS ?? '', 10);
   return Number.isFinite(n) && n > 0 ? n : 1;
@@ -64,9 +78,15 @@ export function registerNativeKernels(): { ok: true; description: string; kernel
       tf.unregisterKernel(name, BACKEND);
       tf.registerKernel({ ...orig, kernelFunc: fn as unknown as tf.KernelFunc });
     }
+    registerFusedGradients();
+    for (const [name, fn] of Object.entries(fusedKernels({ addon, pool, original: () => { throw new Error(`native kernels: ${name} has no tfjs original`); } }))) {
+      if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+      tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: fn as unknown as tf.KernelFunc });
+      added.add(name);
+    }
   }
   const blas = addon.blasConfig().split(' ').slice(0, 2).join(' ');
-  return { ok: true, description: `${blas}, ${addon.numThreads()} thread(s), ${originals.size} kernels`, kernels: [...originals.keys()] };
+  return { ok: true, description: `${blas}, ${addon.numThreads()} thread(s), ${originals.size} kernels + ${added.size} fused`, kernels: [...originals.keys()] };
 }
 
 /** Restores the original tfjs cpu kernels (for comparisons and `LITV2_BACKEND=cpu` in one process). */
@@ -76,6 +96,8 @@ export function unregisterNativeKernels(): void {
     tf.registerKernel(orig);
   }
   originals.clear();
+  for (const name of added) tf.unregisterKernel(name, BACKEND);
+  added.clear();
   pool.uninstall();
 }
 

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 
 /** The N-API surface of `packages/core/native` (see native/src/addon.cc for the argument conventions). */
 export interface NativeAddon {
+  /** glibc malloc keeps freed memory mapped (see addon.cc); false with LITV2_NATIVE_MALLOC=default. */
+  mallocTuned: boolean;
   setNumThreads(n: number): void;
   numThreads(): number;
   blasConfig(): string;
@@ -21,6 +23,11 @@ export interface NativeAddon {
   pad(x: ArrayBufferView, y: ArrayBufferView, xshape: Float64Array, before: Float64Array, yshape: Float64Array, fill: number, isInt: boolean): void;
   concat(xs: ArrayBufferView[], widths: Float64Array, y: ArrayBufferView, outer: number): void;
   gather(x: ArrayBufferView, idx: Int32Array, y: ArrayBufferView, outer: number, axisSize: number, inner: number): number;
+  gelu(x: Float32Array, y: Float32Array): void;
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number): void;
+  layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array,
+    dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null, rows: number, cols: number): void;
   segmentSum(x: Float32Array, ids: Int32Array, y: Float32Array, n: number, inner: number, numSegments: number): void;
 }
 

@@ -26,6 +26,9 @@ export class BufferPool {
   private readonly free = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
   private restore?: () => void;
+  /** Event clock and the last time each size was asked for: sizes unused for a while are dropped. */
+  private clock = 0;
+  private readonly lastAsked = new Map<number, number>();
   hits = 0;
   misses = 0;
 
@@ -38,6 +41,7 @@ export class BufferPool {
   /** A Float32Array of n elements with unspecified contents (callers overwrite every element). */
   f32(n: number): Float32Array {
     if (!this.restore || n < MIN_ELEMENTS) return new Float32Array(n);
+    this.lastAsked.set(n, ++this.clock);
     const a = this.free.get(n)?.pop();
     if (a) {
       this.pooledBytes -= a.byteLength;
@@ -56,11 +60,22 @@ export class BufferPool {
   }
 
   private recycle(a: Float32Array): void {
+    if ((++this.clock & 4095) === 0) this.dropStale();
     if (a.byteLength !== a.buffer.byteLength || this.pooledBytes + a.byteLength > this.maxBytes) return;
     let list = this.free.get(a.length);
     if (!list) this.free.set(a.length, (list = []));
     list.push(a);
     this.pooledBytes += a.byteLength;
+  }
+
+  /** Sizes nobody asked for during the last ~64k pool events (e.g. a one-off input size) go back to GC. */
+  private dropStale(): void {
+    for (const [n, list] of this.free) {
+      if ((this.lastAsked.get(n) ?? 0) < this.clock - 65536) {
+        this.pooledBytes -= list.length * n * 4;
+        this.free.delete(n);
+      }
+    }
   }
 
   private track(values: unknown, delta: number): void {
@@ -124,6 +139,7 @@ export class BufferPool {
     this.restore = undefined;
     this.free.clear();
     this.refs.clear();
+    this.lastAsked.clear();
     this.owned = new WeakSet<ArrayBufferLike>();
     this.pooledBytes = 0;
   }

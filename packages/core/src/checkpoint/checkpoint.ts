@@ -5,7 +5,7 @@ import type { StateDict } from '../nn/module';
 import { writeAll, writeFileAtomic } from './atomic';
 import { torchToFloat32, TorchTensor, typedView, type TorchDtype } from './torch-tensor';
 
-/** Optimizer state by parameter name, per slot (e.g. AdamW `m`, `v`). */
+/** Optimizer state by parameter name, per slot (e.g. AdamW `m`, `v`); the engine re-exports it. */
 export interface OptimizerState {
   type: string;
   step: number;

@@ -1,4 +1,4 @@
-export { readPth } from './pth';
+export { readPth, type ReadPthOptions } from './pth';
 export { PickleGlobal, unpickle, isDangerousGlobal, isPlaceholder, type UnpickleOptions, type PickleReducer } from './pickle';
 export { TorchTensor, torchToFloat32, type TorchDtype, type TorchData } from './torch-tensor';
 export { ZipArchive, type ZipEntry } from './zip';

@@ -5,7 +5,8 @@ import { STORAGE_TYPES, TorchTensor, typedView, viewStorage, type TorchData } fr
 
 interface Storage {
   dtype: TorchTensor['dtype'];
-  data: TorchData;
+  /** Reads the record once, on first use. */
+  data: () => TorchData;
 }
 
 function asInts(v: unknown, what: string, file: string): number[] {
@@ -14,18 +15,21 @@ function asInts(v: unknown, what: string, file: string): number[] {
 }
 
 /** `_rebuild_tensor_v2(storage, offset, size, stride, ...)` and friends, interpreted without torch. */
-function tensorReducers(file: string): Record<string, PickleReducer> {
+function tensorReducers(file: string, lazy: boolean): Record<string, PickleReducer> {
   const rebuild: PickleReducer = (args) => {
     const storage = args[0] as Storage;
-    if (!storage || typeof storage !== 'object' || !('data' in storage)) throw new Error(`${file}: tensor without a storage`);
+    if (!storage || typeof storage !== 'object' || typeof storage.data !== 'function') throw new Error(`${file}: tensor without a storage`);
     const offset = typeof args[1] === 'number' ? args[1] : 0;
     const shape = asInts(args[2], 'shape', file);
     const stride = asInts(args[3], 'stride', file);
-    try {
-      return new TorchTensor(storage.dtype, shape, viewStorage(storage.data, offset, shape, stride));
-    } catch (e) {
-      throw new Error(`${file}: ${(e as Error).message}`);
-    }
+    const view = (): TorchData => {
+      try {
+        return viewStorage(storage.data(), offset, shape, stride);
+      } catch (e) {
+        throw new Error(`${file}: ${(e as Error).message}`);
+      }
+    };
+    return new TorchTensor(storage.dtype, shape, lazy ? view : view());
   };
   const reducers: Record<string, PickleReducer> = {
     'torch._utils._rebuild_tensor_v2': rebuild,
@@ -56,12 +60,21 @@ function findRecordPrefix(zip: ZipArchive): string {
   return top[0].slice(0, top[0].length - 'data.pkl'.length);
 }
 
+export interface ReadPthOptions {
+  /**
+   * Read tensor bytes only when a tensor's `data` is first accessed (the file is re-opened then), so
+   * optimizer state or unused weights in a large checkpoint are never read. Default false.
+   */
+  lazy?: boolean;
+}
+
 /**
  * Parses a `torch.save` zip archive into plain JS: dicts (OrderedDict too) as plain objects, lists/tuples as
  * arrays, ints as numbers (bigint beyond 2^53), tensors as `TorchTensor`. Classes outside the allow-list
  * become inert `{ __class__: 'mod.Name', ... }` objects; globals that could run code are refused.
  */
-export function readPth(file: string): unknown {
+export function readPth(file: string, opts: ReadPthOptions = {}): unknown {
+  const lazy = opts.lazy ?? false;
   if (!fs.existsSync(file)) throw new Error(`checkpoint not found: ${file}`);
   const head = Buffer.alloc(4);
   const fd = fs.openSync(file, 'r');
@@ -98,15 +111,26 @@ export function readPth(file: string): unknown {
       let s = storages.get(key);
       if (!s) {
         const member = `${prefix}data/${key}`;
-        if (!zip.entries.has(member)) throw new Error(`${file}: storage record '${member}' missing (truncated or corrupt archive)`);
-        const bytes = zip.read(member);
-        if (bytes.length < numel * st.bytes) throw new Error(`${file}: storage '${member}' holds ${bytes.length} bytes, expected ${numel * st.bytes}`);
-        s = { dtype: st.dtype, data: typedView(st.dtype, bytes.subarray(0, numel * st.bytes)) };
+        const entry = zip.entries.get(member);
+        if (!entry) throw new Error(`${file}: storage record '${member}' missing (truncated or corrupt archive)`);
+        if (entry.size < numel * st.bytes) throw new Error(`${file}: storage '${member}' holds ${entry.size} bytes, expected ${numel * st.bytes}`);
+        let data: TorchData | undefined;
+        s = {
+          dtype: st.dtype,
+          data: () => {
+            if (!data) {
+              const bytes = zip.read(member);
+              if (lazy) zip.close();
+              data = typedView(st.dtype, bytes.subarray(0, numel * st.bytes));
+            }
+            return data;
+          },
+        };
         storages.set(key, s);
       }
       return s;
     };
-    return unpickle(zip.read(`${prefix}data.pkl`), { file, persistentLoad, reducers: tensorReducers(file) });
+    return unpickle(zip.read(`${prefix}data.pkl`), { file, persistentLoad, reducers: tensorReducers(file, lazy) });
   } finally {
     zip.close();
   }

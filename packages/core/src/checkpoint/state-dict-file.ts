@@ -42,7 +42,7 @@ export async function loadStateDictFile(file: string, opts: LoadStateDictFileOpt
       else if (k.startsWith('model.')) tensors.set(k.slice(6), t);
     }
   } else {
-    tensors = unwrapTorch(readPth(file), file);
+    tensors = unwrapTorch(readPth(file, { lazy: true }), file); // only the tensors kept below are read
   }
   const renamed = new Map<string, TorchTensor>();
   for (const [k, t] of tensors) renamed.set(k.startsWith('module.') ? k.slice(7) : k, t);

@@ -5,11 +5,24 @@ export type TorchData = Float32Array | Float64Array | Uint16Array | BigInt64Arra
 
 /** A tensor read from a checkpoint: contiguous C-order data in PyTorch layout. */
 export class TorchTensor {
+  private loaded?: TorchData;
+  private loader?: () => TorchData;
+  /** `data` may be a function: lazily read tensors load their bytes on first access only. */
   constructor(
     readonly dtype: TorchDtype,
     readonly shape: number[],
-    readonly data: TorchData,
-  ) {}
+    data: TorchData | (() => TorchData),
+  ) {
+    if (typeof data === 'function') this.loader = data;
+    else this.loaded = data;
+  }
+  get data(): TorchData {
+    if (!this.loaded) {
+      this.loaded = this.loader!();
+      this.loader = undefined;
+    }
+    return this.loaded;
+  }
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }

@@ -53,7 +53,13 @@ export class ZipArchive {
     throw new Error(`${this.file}: ${msg}`);
   }
 
+  /** Re-opens a closed archive (lazy readers close it between reads). */
+  private ensureOpen(): void {
+    if (this.fd < 0) this.fd = fs.openSync(this.file, 'r');
+  }
+
   private readAt(pos: number, len: number): Buffer {
+    this.ensureOpen();
     if (pos < 0 || pos + len > this.byteLength) this.fail(`truncated zip (needs bytes ${pos}..${pos + len}, file has ${this.byteLength})`);
     const buf = Buffer.allocUnsafeSlow(len);
     let done = 0;

@@ -5,6 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StateDict } from '../nn/module';
+import { parseArgs } from '../config/args';
+import { didYouMean } from '../utils/suggest';
 import type { ConfigNode } from '../registry/registry';
 import { getTask } from './task_registry';
 import { resolveWorkDir, runTraining, ensureSyntheticData, type TrainOutcome } from './train';
@@ -23,34 +25,37 @@ export interface CliArgs {
   noValidate: boolean;
 }
 
-/** Parses `--task T --config C [--work-dir D] [--resume] [--checkpoint F] [--out O] [--cfg-options k=v ...]`. */
+const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate'];
+
+/**
+ * Parses `--task T --config C [--work-dir D] [--resume] [--checkpoint F] [--out O] [--cfg-options k=v ...]`
+ * with core/config's `parseArgs`; any other flag is an error that lists the accepted ones.
+ */
 export function parseCliArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { resume: false, cfgOptions: [], skipBadSamples: false, noValidate: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith('--') ? (argv[i].split(/=(.*)/s, 2) as [string, string | undefined]) : [argv[i], undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--task': a.task = value(); break;
-      case '--config': a.config = value(); break;
-      case '--work-dir': a.workDir = value(); break;
-      case '--checkpoint': a.checkpoint = value(); break;
-      case '--out': a.out = value(); break;
-      case '--resume': a.resume = true; break;
-      case '--skip-bad-samples': a.skipBadSamples = true; break;
-      case '--no-validate': a.noValidate = true; break;
-      case '--cfg-options':
-        if (inline !== undefined) a.cfgOptions.push(inline);
-        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) a.cfgOptions.push(argv[++i]);
-        break;
-      default:
-        throw new Error(`unknown option '${argv[i]}' (options: --task --config --work-dir --resume --checkpoint --out --cfg-options --skip-bad-samples --no-validate)`);
+  const t = parseArgs(argv);
+  for (const f of Object.keys(t.flags)) {
+    if (!CLI_FLAGS.includes(f)) {
+      throw new Error(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --checkpoint --out --cfg-options --skip-bad-samples --no-validate)`);
     }
   }
-  return a;
+  if (t.positional.length) throw new Error(`unexpected argument '${t.positional[0]}'`);
+  if (typeof t.resume === 'string') throw new Error(`--resume takes no file: it resumes from the work dir's latest checkpoint (use --work-dir to pick the run)`);
+  const str = (k: string): string | undefined => {
+    const v = t.flags[k];
+    if (typeof v === 'boolean') throw new Error(`--${k} needs a value`);
+    return v;
+  };
+  return {
+    task: str('task'),
+    config: t.config,
+    workDir: t.workDir,
+    resume: t.resume,
+    checkpoint: t.checkpoint,
+    out: str('out'),
+    cfgOptions: t.cfgOptions,
+    skipBadSamples: t.flags['skip-bad-samples'] === true,
+    noValidate: t.flags['no-validate'] === true,
+  };
 }
 
 /** What the tools need from core/config and core/checkpoint. */

@@ -15,15 +15,12 @@ import { disposeBatch } from '../data/collate';
 import type { Batch } from '../data/types';
 import type { Hook, IterResult, LogRecord } from './hooks';
 import type { LrSchedule } from './lr_schedule';
-import type { Optimizer, OptimizerState } from './optimizer';
+import type { Optimizer } from './optimizer';
+import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { TrainableModel } from './types';
 
-/** What a checkpoint holds (same shape as core/checkpoint's saveCheckpoint / loadCheckpoint). */
-export interface CheckpointData {
-  model: StateDict;
-  optimizer?: OptimizerState;
-  meta: Record<string, unknown>;
-}
+/** What a checkpoint holds: core/checkpoint's `Checkpoint`. */
+export type CheckpointData = Checkpoint;
 
 /** Checkpoint reader/writer; the default is core/checkpoint (atomic writes). */
 export interface CheckpointIO {

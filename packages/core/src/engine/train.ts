@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
+import { dumpConfig } from '../config/dump';
 import { seedEverything } from '../nn/random';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
@@ -88,7 +88,7 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   const file = job.configFile;
   const workDir = resolveWorkDir(job);
   fs.mkdirSync(workDir, { recursive: true });
-  fs.writeFileSync(path.join(workDir, `${job.configName}.yaml`), YAML.stringify(cfg));
+  dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
   const seed = cfg.seed === undefined || cfg.seed === null ? 0 : Number(cfg.seed);
   seedEverything(seed);
   await ensureSyntheticData(cfg, job.repoRoot, log);
@@ -147,15 +147,23 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     log,
     meta: { config: job.configName, task: task.name },
   });
-  if (cfg.load_from && !job.resume && !cfg.resume_from) {
-    if (!job.loadWeights) throw new Error('load_from needs a weight loader');
-    const sd = await job.loadWeights(String(cfg.load_from));
-    const r = model.loadStateDict(sd, { strict: false });
-    for (const t of Object.values(sd)) t.dispose();
-    log(`loaded ${cfg.load_from} (missing ${r.missingKeys.length}, unexpected ${r.unexpectedKeys.length})`);
+  let resumed = false;
+  if (cfg.resume_from) resumed = Boolean(await runner.resume(path.resolve(job.repoRoot, String(cfg.resume_from))));
+  else if (job.resume) {
+    resumed = Boolean(await runner.resume());
+    if (!resumed) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
   }
-  if (cfg.resume_from) await runner.resume(path.resolve(job.repoRoot, String(cfg.resume_from)));
-  else if (job.resume && !(await runner.resume())) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  if (!resumed) {
+    // A fresh run: pretrained sub-model weights (init_cfg), then load_from on top.
+    await model.loadInitCheckpoints(log);
+    if (cfg.load_from) {
+      if (!job.loadWeights) throw new Error('load_from needs a weight loader');
+      const sd = await job.loadWeights(String(cfg.load_from));
+      const r = model.loadStateDict(sd, { strict: false });
+      for (const t of Object.values(sd)) t.dispose();
+      log(`loaded ${cfg.load_from} (missing ${r.missingKeys.length}, unexpected ${r.unexpectedKeys.length})`);
+    }
+  }
   log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
     `of ${runner.itersPerEpoch} batches x ${bs} images; work dir ${workDir}`);
   await runner.run();

@@ -4,7 +4,8 @@ import { xavierUniform } from '../nn/init';
 import { Conv2d } from '../nn/layers';
 import { ConfigError, type ConfigOrigin } from '../registry/registry';
 import { NECKS, type Neck } from '../registry/registries';
-import { ConvModule, setParam, type ActCfg, type NormCfg } from './conv_module';
+import { ConvModule, type ActCfg, type NormCfg } from '../nn/conv_module';
+import { setParam } from '../nn/init';
 
 export type ExtraConvsSource = 'on_input' | 'on_lateral' | 'on_output';
 

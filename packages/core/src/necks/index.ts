@@ -1,2 +1,1 @@
-export * from './conv_module';
 export * from './fpn';

@@ -29,3 +29,12 @@ export function kaimingNormalFanOut(shape: number[], fanOut: number): tf.Tensor 
 export function xavierUniform(shape: number[], fanIn: number, fanOut: number): tf.Tensor {
   return uniform(shape, Math.sqrt(6 / (fanIn + fanOut)));
 }
+
+/**
+ * Overwrites a parameter with `value` and frees `value`. `Variable.assign` shares the source's data but
+ * leaves the source tensor counted, so assigning without disposing leaks one tensor per parameter.
+ */
+export function setParam(v: tf.Variable, value: tf.Tensor): void {
+  v.assign(value);
+  value.dispose();
+}

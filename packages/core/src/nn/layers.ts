@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { kaimingUniformDefault } from './init';
 import { nextSeed } from './random';
+import { fusedGelu, fusedLayerNorm } from '../backend/native_fused';
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (Array.isArray(v) ? v : [v, v]);
@@ -96,6 +97,9 @@ export class LayerNorm extends Module {
     this.bias = this.addParameter('bias', tf.zeros([dim]));
   }
   forward<T extends tf.Tensor>(x: T): T {
+    // One kernel on the native cpu path; the tfjs composition elsewhere.
+    const fused = fusedLayerNorm(x, this.weight, this.bias, this.eps);
+    if (fused) return fused;
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       return x.sub(mean).mul(tf.rsqrt(variance.add(this.eps))).mul(this.weight).add(this.bias) as T;
@@ -168,6 +172,8 @@ export class GroupNorm extends Module {
 
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)), PyTorch's `nn.GELU()` default. */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  const fused = fusedGelu(x);
+  if (fused) return fused;
   return tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5) as T);
 }
 

@@ -158,6 +158,15 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /**
+   * mmdet's `init_weights()` step for weights named in configs (`init_cfg: {type: Pretrained, ...}`): called
+   * once after a model is built for training. The base class only recurses; modules with an `init_cfg`
+   * override it. `log` receives the missing/unexpected key report.
+   */
+  async loadInitCheckpoints(log: (line: string) => void = () => {}, prefix = ''): Promise<void> {
+    for (const [n, c] of this.children) await c.loadInitCheckpoints(log, prefix ? `${prefix}.${n}` : n);
+  }
+
   /** Frees every variable of this module. */
   dispose(): void {
     for (const [, p] of this.namedEntries()) p.variable.dispose();

@@ -145,7 +145,9 @@ export function deformConv2d(x: tf.Tensor4D, offset: tf.Tensor4D, weight: tf.Ten
     // offsets [B, Ho, Wo, G, K, 2] -> [B, Ho, Wo, K, G, 2] so sampled columns come out tap-major, which
     // matches the HWIO weight flattened to [K·C, O].
     const off = offset.reshape([b, ho, wo, dg, k, 2]).transpose([0, 1, 2, 4, 3, 5]);
-    const [dy, dx] = tf.split(off, 2, 5);
+    // Split (dy, dx) through a rank-2 transpose: tfjs' CPU split/slice along the last axis of a rank-6 tensor
+    // copies element by element with rank-6 index arithmetic (~25% of a small training step).
+    const [dy, dx] = tf.unstack(off.reshape([-1, 2]).transpose([1, 0]), 0);
     const py = dy.reshape([b, ho, wo, k, dg]).add(tf.tensor(gy, [1, ho, wo, k, 1]));
     const px = dx.reshape([b, ho, wo, k, dg]).add(tf.tensor(gx, [1, ho, wo, k, 1]));
     const cols = bilinearSampleGrouped(x, py.reshape([b, ho * wo * k, dg]) as tf.Tensor3D, px.reshape([b, ho * wo * k, dg]) as tf.Tensor3D);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Conv2d } from '../nn/layers';
-import { kaimingUniformDefault } from '../nn/init';
+import { kaimingUniformDefault, setParam } from '../nn/init';
 import { deformConv2d, convOutSize } from './deform_conv';
 
 type Pair = number | [number, number];
@@ -49,8 +49,8 @@ export class DeformConv2dPack extends Module {
       'conv_offset',
       new Conv2d(inChannels, 2 * this.deformableGroups * kh * kw, this.kernel, { stride: this.stride, padding: this.padding, dilation: this.dilation }),
     );
-    this.conv_offset.weight.assign(tf.zerosLike(this.conv_offset.weight));
-    this.conv_offset.bias!.assign(tf.zerosLike(this.conv_offset.bias!));
+    setParam(this.conv_offset.weight, tf.zerosLike(this.conv_offset.weight));
+    setParam(this.conv_offset.bias!, tf.zerosLike(this.conv_offset.bias!));
   }
 
   outSize(h: number, w: number): [number, number] {

@@ -9,6 +9,8 @@ export interface Backbone extends Module {
   /** Strides (pixels) of each returned map relative to the input. */
   readonly outStrides: number[];
   forward(x: tf.Tensor4D): tf.Tensor4D[];
+  /** mmdet `init_weights()`: loads `init_cfg` pretrained weights (if any); call once after building. */
+  initWeights?(): Promise<unknown>;
 }
 
 /** Multi-scale maps in, multi-scale maps out (FPN and friends). */

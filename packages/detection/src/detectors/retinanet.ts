@@ -40,10 +40,12 @@ export class RetinaNet extends Module {
     super();
     const at = (k: string): ConfigOrigin => ({ ...origin, path: `${origin.path}.${k}` });
     for (const k of ['backbone', 'neck', 'bbox_head'] as const) if (!cfg[k] || typeof cfg[k] !== 'object') throw new ConfigError(`missing '${k}' section`, at(k));
-    this.backbone = this.addModule('backbone', BACKBONES.build(cfg.backbone, undefined, at('backbone')));
-    this.neck = this.addModule('neck', NECKS.build(cfg.neck, undefined, at('neck')));
+    // Cheap checks first: building a large backbone takes seconds.
     const headCfg = cfg.bbox_head as unknown as RetinaHeadConfig;
     if ((headCfg.type ?? 'RetinaHead') !== 'RetinaHead') throw new ConfigError(`bbox_head type '${headCfg.type}' is not supported (RetinaHead)`, at('bbox_head.type'));
+    const neck = NECKS.build(cfg.neck, undefined, at('neck'));
+    this.backbone = this.addModule('backbone', BACKBONES.build(cfg.backbone, undefined, at('backbone')));
+    this.neck = this.addModule('neck', neck);
     this.bboxHead = this.addModule('bbox_head', new RetinaHead({ ...headCfg, train_cfg: cfg.train_cfg ?? null, test_cfg: cfg.test_cfg ?? null }, at('bbox_head')));
   }
 

@@ -184,44 +184,61 @@ export class RetinaHead extends Module {
     return maps.map((m) => [m.shape[1], m.shape[2]]);
   }
 
-  /** Assigned targets for every anchor of every image (mmdet `get_targets`, PseudoSampler, unmapped). */
+  /**
+   * Assigned targets for every anchor of every image (mmdet `get_targets` with the PseudoSampler, unmapped to all
+   * anchors), computed for the whole batch at once on padded gt tensors.
+   */
   getTargets(featmapSizes: [number, number][], gtBboxes: tf.Tensor2D[], gtLabels: tf.Tensor1D[], imgMetas: DetImgMeta[], gtBboxesIgnore?: (tf.Tensor2D | null)[] | null): AnchorTargets {
     if (!this.assigner || !this.trainCfg) throw new Error('RetinaHead: train_cfg is required to compute targets');
     const assigner = this.assigner;
     const levels = this.anchorGenerator.gridAnchors(featmapSizes);
     const levelSizes = levels.map((l) => l.length / 4);
     const flat = concatLevels(levels);
+    const n = flat.length / 4;
+    const b = imgMetas.length;
     const allowed = this.trainCfg.allowed_border ?? -1;
     const posWeight = this.trainCfg.pos_weight ?? -1;
     const nc = this.numClasses;
-    return tf.tidy(() => {
-      const anchors = tf.tensor2d(flat, [flat.length / 4, 4]);
-      const per = imgMetas.map((meta, i) => {
-        const valid = concatLevels(this.anchorGenerator.validFlags(featmapSizes, [meta.pad_shape[0], meta.pad_shape[1]]));
-        const inside = anchorInsideFlags(flat, valid, [meta.img_shape[0], meta.img_shape[1]], allowed);
-        const insideT = tf.tensor1d(inside, 'bool');
-        const gt = gtBboxes[i];
-        const res = assigner.assign(anchors, gt, gtBboxesIgnore?.[i] ?? null, gtLabels[i], insideT);
-        const pos = res.gtInds.greater(0).logicalAnd(insideT);
-        const neg = res.gtInds.equal(0).logicalAnd(insideT);
-        const labels = tf.where(pos, res.labels!, tf.fill([pos.shape[0]], nc, 'int32'));
-        const lw = tf.where(pos, tf.fill([pos.shape[0]], posWeight > 0 ? posWeight : 1), tf.where(neg, tf.onesLike(res.maxOverlaps), tf.zerosLike(res.maxOverlaps)));
-        let targets: tf.Tensor;
-        if (gt.shape[0] > 0) {
-          const matched = tf.gather(gt, tf.maximum(res.gtInds.sub(tf.scalar(1, 'int32')), tf.scalar(0, 'int32')));
-          const enc = this.bboxCoder.encode(anchors, matched);
-          targets = tf.where(pos.expandDims(1).tile([1, 4]), enc, tf.zerosLike(enc));
-        } else targets = tf.zerosLike(anchors);
-        const bw = pos.toFloat().expandDims(1).tile([1, 4]);
-        return { labels, lw, targets, bw, numPos: tf.maximum(pos.toFloat().sum(), 1), numNeg: tf.maximum(neg.toFloat().sum(), 1) };
+    // Inside flags per image from its pad shape / img shape (host arrays; they depend only on sizes).
+    const inside = new Uint8Array(b * n);
+    imgMetas.forEach((meta, i) => {
+      const valid = concatLevels(this.anchorGenerator.validFlags(featmapSizes, [meta.pad_shape[0], meta.pad_shape[1]]));
+      inside.set(anchorInsideFlags(flat, valid, [meta.img_shape[0], meta.img_shape[1]], allowed), i * n);
+    });
+    const pad = (list: (tf.Tensor | null | undefined)[], cols: number): { t: tf.Tensor; valid: tf.Tensor2D; g: number } => {
+      const g = Math.max(1, ...list.map((x) => x?.shape[0] ?? 0));
+      const rows = list.map((x) => {
+        const k = x?.shape[0] ?? 0;
+        const body = k > 0 ? (cols ? x!.reshape([k, cols]) : x!.reshape([k])) : null;
+        const fill = cols ? tf.zeros([g - k, cols], x?.dtype ?? 'float32') : tf.zeros([g - k], x?.dtype ?? 'float32');
+        return body ? (g > k ? tf.concat([body, fill]) : body) : fill;
       });
+      const valid = tf.tensor2d(list.flatMap((x) => Array.from({ length: g }, (_, j) => (j < (x?.shape[0] ?? 0) ? 1 : 0))), [list.length, g], 'bool');
+      return { t: tf.stack(rows), valid, g };
+    };
+    return tf.tidy(() => {
+      const anchors = tf.tensor2d(flat, [n, 4]);
+      const insideT = tf.tensor2d(inside, [b, n], 'bool');
+      const gts = pad(gtBboxes, 4);
+      const labelsPad = pad(gtLabels.map((l) => l.toInt()), 0).t.toInt();
+      const ign = gtBboxesIgnore && gtBboxesIgnore.some((x) => x && x.shape[0] > 0) ? pad(gtBboxesIgnore, 4) : null;
+      const res = assigner.assignBatch(anchors, gts.t as tf.Tensor3D, gts.valid, insideT, ign ? { boxes: ign.t as tf.Tensor3D, valid: ign.valid } : null);
+      const pos = res.gtInds.greater(0).logicalAnd(insideT);
+      const neg = res.gtInds.equal(0).logicalAnd(insideT);
+      const idx = tf.maximum(res.gtInds.sub(tf.scalar(1, 'int32')), tf.scalar(0, 'int32'));
+      const labels = tf.where(pos, tf.gather(labelsPad, idx, 1, 1), tf.fill([b, n], nc, 'int32'));
+      const ones = tf.onesLike(res.maxOverlaps);
+      const lw = tf.where(pos, ones.mul(posWeight > 0 ? posWeight : 1), tf.where(neg, ones, tf.zerosLike(ones)));
+      const matched = tf.gather(gts.t, idx, 1, 1); // (B, N, 4)
+      const enc = this.bboxCoder.encode(anchors.expandDims(0), matched); // anchors broadcast over the batch
+      const pos4 = pos.expandDims(2).logicalAnd(tf.ones([1, 1, 4], 'bool'));
       const out: AnchorTargets = {
-        labels: tf.stack(per.map((p) => p.labels)) as tf.Tensor2D,
-        labelWeights: tf.stack(per.map((p) => p.lw)) as tf.Tensor2D,
-        bboxTargets: tf.stack(per.map((p) => p.targets)) as tf.Tensor3D,
-        bboxWeights: tf.stack(per.map((p) => p.bw)) as tf.Tensor3D,
-        numTotalPos: tf.addN(per.map((p) => p.numPos)) as tf.Scalar,
-        numTotalNeg: tf.addN(per.map((p) => p.numNeg)) as tf.Scalar,
+        labels: labels as tf.Tensor2D,
+        labelWeights: lw as tf.Tensor2D,
+        bboxTargets: tf.where(pos4, enc, tf.zerosLike(enc)) as tf.Tensor3D,
+        bboxWeights: pos4.toFloat() as tf.Tensor3D,
+        numTotalPos: tf.maximum(pos.toFloat().sum(1), 1).sum() as tf.Scalar,
+        numTotalNeg: tf.maximum(neg.toFloat().sum(1), 1).sum() as tf.Scalar,
         levelSizes,
       };
       return out as unknown as tf.TensorContainer;
@@ -246,19 +263,21 @@ export class RetinaHead extends Module {
     const nc = this.numClasses;
     return tf.tidy(() => {
       const b = outs.clsScores[0].shape[0];
-      const cls = tf.concat(outs.clsScores.map((c) => c.reshape([b, -1, nc])), 1); // (B, N, C)
-      const reg = tf.concat(outs.bboxPreds.map((r) => r.reshape([b, -1, 4])), 1); // (B, N, 4)
-      const n = cls.shape[1] as number;
-      const lc = this.lossCls.forward(cls.reshape([b * n, nc]) as tf.Tensor2D, t.labels.reshape([b * n]) as tf.Tensor1D, t.labelWeights.reshape([b * n]), null, 'none').reshape([b, n, nc]);
-      const lb = this.lossBbox.forward(reg, t.bboxTargets, t.bboxWeights, null, 'none');
       const lossCls: tf.Scalar[] = [];
       const lossBbox: tf.Scalar[] = [];
       let off = 0;
-      for (const size of t.levelSizes) {
-        lossCls.push(lc.slice([0, off, 0], [-1, size, -1]).sum().div(t.numTotalPos));
-        lossBbox.push(lb.slice([0, off, 0], [-1, size, -1]).sum().div(t.numTotalPos));
+      // Level by level (no concatenation of the outputs: its gradient would be a slow strided split in tfjs).
+      t.levelSizes.forEach((size, l) => {
+        const cls = outs.clsScores[l].reshape([b * size, nc]) as tf.Tensor2D;
+        const reg = outs.bboxPreds[l].reshape([b, size, 4]);
+        const labels = t.labels.slice([0, off], [-1, size]).reshape([b * size]) as tf.Tensor1D;
+        const lw = t.labelWeights.slice([0, off], [-1, size]).reshape([b * size]);
+        lossCls.push(this.lossCls.forward(cls, labels, lw, null, 'none').sum().div(t.numTotalPos));
+        const tgt = t.bboxTargets.slice([0, off, 0], [-1, size, -1]);
+        const bw = t.bboxWeights.slice([0, off, 0], [-1, size, -1]);
+        lossBbox.push(this.lossBbox.forward(reg, tgt, bw, null, 'none').sum().div(t.numTotalPos));
         off += size;
-      }
+      });
       return { lossCls, lossBbox } as unknown as tf.TensorContainer;
     }) as unknown as RetinaLosses;
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { columns } from './columns';
 
 export type OverlapMode = 'iou' | 'iof' | 'giou';
 
@@ -13,27 +14,21 @@ export function bboxOverlaps(bboxes1: tf.Tensor2D, bboxes2: tf.Tensor2D, mode: O
   if (aligned && rows !== cols) throw new Error(`bboxOverlaps: aligned needs equal counts, got ${rows} and ${cols}`);
   if (rows * cols === 0) return aligned ? tf.zeros([rows]) : tf.zeros([rows, cols]);
   return tf.tidy(() => {
-    const area = (b: tf.Tensor) => {
-      const [x1, y1, x2, y2] = tf.unstack(b, -1);
-      return x2.sub(x1).mul(y2.sub(y1));
-    };
-    const b1 = aligned ? bboxes1 : bboxes1.expandDims(1); // (M,1,4)
-    const b2 = aligned ? bboxes2 : bboxes2.expandDims(0); // (1,N,4)
-    const area1 = area(b1);
-    const area2 = area(b2);
-    const lo1 = b1.slice(aligned ? [0, 0] : [0, 0, 0], aligned ? [-1, 2] : [-1, -1, 2]);
-    const hi1 = b1.slice(aligned ? [0, 2] : [0, 0, 2], aligned ? [-1, 2] : [-1, -1, 2]);
-    const lo2 = b2.slice(aligned ? [0, 0] : [0, 0, 0], aligned ? [-1, 2] : [-1, -1, 2]);
-    const hi2 = b2.slice(aligned ? [0, 2] : [0, 0, 2], aligned ? [-1, 2] : [-1, -1, 2]);
-    const wh = tf.relu(tf.minimum(hi1, hi2).sub(tf.maximum(lo1, lo2)));
-    const [w, h] = tf.unstack(wh, -1);
+    // Work on coordinate columns: (M,1) against (1,N) (or (M,) against (M,) when aligned), so no op has to
+    // slice the large (M, N, 4) broadcast.
+    const [ax1, ay1, ax2, ay2] = columns(bboxes1, 4).map((c) => (aligned ? c : c.expandDims(1)));
+    const [bx1, by1, bx2, by2] = columns(bboxes2, 4).map((c) => (aligned ? c : c.expandDims(0)));
+    const area1 = ax2.sub(ax1).mul(ay2.sub(ay1));
+    const area2 = bx2.sub(bx1).mul(by2.sub(by1));
+    const w = tf.relu(tf.minimum(ax2, bx2).sub(tf.maximum(ax1, bx1)));
+    const h = tf.relu(tf.minimum(ay2, by2).sub(tf.maximum(ay1, by1)));
     const overlap = w.mul(h);
     const union0 = mode === 'iof' ? area1.add(tf.zerosLike(overlap)) : area1.add(area2).sub(overlap);
     const union = tf.maximum(union0, eps);
     const ious = overlap.div(union);
     if (mode !== 'giou') return ious;
-    const ewh = tf.relu(tf.maximum(hi1, hi2).sub(tf.minimum(lo1, lo2)));
-    const [ew, eh] = tf.unstack(ewh, -1);
+    const ew = tf.relu(tf.maximum(ax2, bx2).sub(tf.minimum(ax1, bx1)));
+    const eh = tf.relu(tf.maximum(ay2, by2).sub(tf.minimum(ay1, by1)));
     const enclose = tf.maximum(ew.mul(eh), eps);
     return ious.sub(enclose.sub(union).div(enclose));
   });

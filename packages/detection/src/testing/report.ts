@@ -1,9 +1,43 @@
-import { compareArrays } from './fixture';
+
+/** Max |a-b| and whether every element satisfies |a-b| <= atol + rtol·|b| (NaNs must match). */
+function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-4, rtol = 1e-4): { maxAbs: number; ok: boolean; worst: number; firstBad: number } {
+  if (actual.length !== expected.length) return { maxAbs: Infinity, ok: false, worst: -1, firstBad: -1 };
+  let firstBad = -1;
+  let maxAbs = 0;
+  let ok = true;
+  let worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const b = expected[i];
+    if (Number.isNaN(b) || Number.isNaN(a)) {
+      if (!(Number.isNaN(a) && Number.isNaN(b))) {
+        ok = false;
+        worst = i;
+        maxAbs = Infinity;
+        if (firstBad < 0) firstBad = i;
+      }
+      continue;
+    }
+    const d = Math.abs(a - b);
+    if (d > maxAbs) {
+      maxAbs = d;
+      worst = i;
+    }
+    if (d > atol + rtol * Math.abs(b)) {
+      ok = false;
+      if (firstBad < 0) firstBad = i;
+    }
+  }
+  return { maxAbs, ok, worst, firstBad };
+}
+
 
 export interface CheckEntry {
   name: string;
   ok: boolean;
   maxAbs: number;
+  /** max |a - e| / max(|e|, atol) (NaN where not computed). */
+  maxRel?: number;
   message?: string;
 }
 
@@ -15,8 +49,10 @@ export class CheckReport {
   close(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol = this.atol, rtol = this.rtol): boolean {
     if (actual.length !== expected.length) return this.fail(name, `length ${actual.length}, expected ${expected.length}`);
     const r = compareArrays(actual, expected, atol, rtol);
+    let maxRel = 0;
+    for (let i = 0; i < expected.length; i++) maxRel = Math.max(maxRel, Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), atol));
     const message = r.ok ? undefined : `element ${r.firstBad}: got ${actual[r.firstBad]}, expected ${expected[r.firstBad]} (max |diff| ${r.maxAbs.toExponential(3)} at ${r.worst})`;
-    this.entries.push({ name, ok: r.ok, maxAbs: r.maxAbs, message });
+    this.entries.push({ name, ok: r.ok, maxAbs: r.maxAbs, maxRel, message });
     return r.ok;
   }
 

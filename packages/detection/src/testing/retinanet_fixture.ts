@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONES, Module, NECKS, type ConfigNode, type Neck, type StateDict } from '@litv2/core';
+import { BACKBONES, Fixture, Module, NECKS, type ConfigNode, type Neck, type StateDict } from '@litv2/core';
 import { RetinaHead, type RetinaHeadConfig, type RetinaOutputs } from '../heads/retina_head';
 import { RetinaNet } from '../detectors/retinanet';
 import type { DetImgMeta } from '../structures/img_meta';
-import { BinFixture, nchwToNhwc } from './fixture';
+import { nchwToNhwc } from './fixture';
 import { CheckReport, compareDetections } from './report';
 
 export interface RetinaFixtureOptions {
@@ -45,9 +45,9 @@ class NeckHead extends Module {
   }
 }
 
-function fixtureParams(fx: BinFixture, keep: (name: string) => boolean, prefix = ''): StateDict {
+function fixtureParams(fx: Fixture, keep: (name: string) => boolean, prefix = ''): StateDict {
   const out: StateDict = {};
-  for (const e of fx.json.tensors) {
+  for (const e of fx.manifest.tensors) {
     if (e.role !== 'param' || !keep(e.name)) continue;
     const t = fx.get(e.name);
     out[prefix + e.name] = tf.tensor(t.data, t.shape);
@@ -72,7 +72,7 @@ export function defaultBackboneWeights(fixtureFile: string): string {
  * assigned targets.
  */
 export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise<CheckReport> {
-  const fx = new BinFixture(opts.fixture);
+  const fx = Fixture.load(opts.fixture);
   const meta = fx.meta as {
     config: { neck: ConfigNode; bbox_head: ConfigNode; train_cfg: ConfigNode; test_cfg: ConfigNode };
     backbone_cfg: ConfigNode & { local_ws?: Record<string, number[]> | number[] };
@@ -80,7 +80,7 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
     img_metas: Record<string, DetImgMeta>;
     results?: Record<string, { detections?: Record<string, unknown>; num_total_pos?: number }>;
   };
-  if (!isRetinaNetManifest(fx.json)) throw new Error(`${opts.fixture}: not a RetinaNet fixture (meta.config.bbox_head.type != RetinaHead)`);
+  if (!isRetinaNetManifest(fx.manifest)) throw new Error(`${opts.fixture}: not a RetinaNet fixture (meta.config.bbox_head.type != RetinaHead)`);
   const report = new CheckReport(opts.atol ?? 1e-4, opts.rtol ?? 1e-4);
   const mode = opts.mode ?? (BACKBONES.has('LITv2') ? 'full' : 'neck-head');
   const variants = opts.variants ?? meta.variants ?? [''];
@@ -105,8 +105,8 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
       own = true;
       weights = fixtureParams(fx, () => true);
       if (mode === 'full') {
-        const bfx = new BinFixture(opts.backboneWeights ?? defaultBackboneWeights(opts.fixture));
-        Object.assign(weights, fixtureParams(bfx, (n) => (bfx.json.tensors.find((e) => e.name === n)?.used_by ?? ['det']).includes('det'), 'backbone.'));
+        const bfx = Fixture.load(opts.backboneWeights ?? defaultBackboneWeights(opts.fixture));
+        Object.assign(weights, fixtureParams(bfx, (n) => (bfx.manifest.tensors.find((e) => e.name === n)?.used_by ?? ['det']).includes('det'), 'backbone.'));
       }
     }
     const sd = mode === 'full' ? weights : Object.fromEntries(Object.entries(weights).filter(([k]) => !k.startsWith('backbone.')));

@@ -117,4 +117,56 @@ export class MaxIoUAssigner {
       return res as unknown as tf.TensorContainer;
     }) as unknown as AssignResult;
   }
+
+  /**
+   * The same assignment for a batch in one pass: `gtBboxes` (B, G, 4) padded with `gtValid` (B, G) false rows,
+   * `bboxes` (N, 4) shared by all images, `validMask` (B, N) (inside flags), optional padded ignore boxes
+   * (B, I, 4) with `ignoreValid` (B, I). Padded gts and excluded candidates get overlap -1, which never wins a
+   * maximum against a real IoU (>= 0), so each image's result equals `assign` on its own rows — as long as
+   * min_pos_iou >= 0, the case of every mmdet config. Returns (B, N) gt indices (1-based, 0 negative, -1 ignored)
+   * and max overlaps.
+   */
+  assignBatch(
+    bboxes: tf.Tensor2D,
+    gtBboxes: tf.Tensor3D,
+    gtValid: tf.Tensor2D,
+    validMask: tf.Tensor2D,
+    ignore?: { boxes: tf.Tensor3D; valid: tf.Tensor2D } | null,
+  ): { gtInds: tf.Tensor2D; maxOverlaps: tf.Tensor2D } {
+    const [b, g] = gtBboxes.shape;
+    const n = bboxes.shape[0];
+    return tf.tidy(() => {
+      const neg1 = tf.scalar(-1);
+      let overlaps = bboxOverlaps(gtBboxes.reshape([b * g, 4]) as tf.Tensor2D, bboxes).reshape([b, g, n]);
+      let keep = gtValid.cast('bool').expandDims(2).logicalAnd(validMask.cast('bool').expandDims(1)); // (B, G, N)
+      if (this.ignoreIofThr > 0 && ignore && ignore.boxes.shape[1] > 0) {
+        const ni = ignore.boxes.shape[1];
+        const iof = this.ignoreWrtCandidates
+          ? bboxOverlaps(bboxes, ignore.boxes.reshape([b * ni, 4]) as tf.Tensor2D, 'iof').reshape([n, b, ni]).transpose([1, 0, 2])
+          : bboxOverlaps(ignore.boxes.reshape([b * ni, 4]) as tf.Tensor2D, bboxes, 'iof').reshape([b, ni, n]).transpose([0, 2, 1]);
+        const ign = tf.where(ignore.valid.cast('bool').expandDims(1), iof, tf.zerosLike(iof)).max(2).greater(this.ignoreIofThr); // (B, N)
+        keep = keep.logicalAnd(ign.logicalNot().expandDims(1));
+      }
+      overlaps = tf.where(keep, overlaps, neg1);
+      const hasGt = gtValid.cast('float32').sum(1).greater(0).expandDims(1); // (B, 1)
+      const maxOv = overlaps.max(1); // (B, N)
+      const argmax = overlaps.argMax(1).toInt();
+      const one = tf.scalar(1, 'int32');
+      let gtInds: tf.Tensor = tf.fill([b, n], -1, 'int32');
+      const [lo, hi] = this.negIouThr;
+      gtInds = tf.where(maxOv.greaterEqual(lo).logicalAnd(maxOv.less(hi)), tf.zerosLike(gtInds), gtInds);
+      gtInds = tf.where(maxOv.greaterEqual(this.posIouThr), argmax.add(one), gtInds);
+      if (this.matchLowQuality) {
+        const gtMax = overlaps.max(2); // (B, G)
+        const eligible = gtMax.greaterEqual(this.minPosIou).logicalAnd(gtValid.cast('bool')).expandDims(2);
+        const hits = this.gtMaxAssignAll ? overlaps.equal(gtMax.expandDims(2)) : tf.oneHot(overlaps.argMax(2).toInt(), n).cast('bool');
+        const gIdx = tf.range(1, g + 1, 1, 'int32').reshape([1, g, 1]);
+        const last = tf.where(hits.logicalAnd(eligible), gIdx, tf.scalar(0, 'int32')).max(1);
+        gtInds = tf.where(last.greater(0), last, gtInds);
+      }
+      // Images without gts: every candidate is negative with max overlap 0.
+      gtInds = tf.where(hasGt, gtInds, tf.zerosLike(gtInds));
+      return { gtInds: gtInds as tf.Tensor2D, maxOverlaps: tf.where(hasGt, maxOv, tf.zerosLike(maxOv)) as tf.Tensor2D };
+    });
+  }
 }

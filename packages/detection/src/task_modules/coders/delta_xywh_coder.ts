@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, type ConfigOrigin } from '@litv2/core';
+import { columns } from '../../structures/columns';
 
 export interface DeltaXYWHCoderConfig {
   type?: 'DeltaXYWHBBoxCoder';
@@ -33,8 +34,8 @@ export class DeltaXYWHBBoxCoder {
   /** Deltas that turn `bboxes` into `gtBboxes` (same leading shape). */
   encode(bboxes: tf.Tensor, gtBboxes: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const [px1, py1, px2, py2] = tf.unstack(bboxes, -1);
-      const [gx1, gy1, gx2, gy2] = tf.unstack(gtBboxes, -1);
+      const [px1, py1, px2, py2] = columns(bboxes, 4);
+      const [gx1, gy1, gx2, gy2] = columns(gtBboxes, 4);
       const px = px1.add(px2).mul(0.5);
       const py = py1.add(py2).mul(0.5);
       const pw = px2.sub(px1);
@@ -59,11 +60,11 @@ export class DeltaXYWHBBoxCoder {
   decode(rois: tf.Tensor, deltas: tf.Tensor, maxShape?: MaxShape | null, whRatioClip = 16 / 1000): tf.Tensor {
     return tf.tidy(() => {
       const d = deltas.mul(tf.tensor1d(this.stds)).add(tf.tensor1d(this.means));
-      const [dx, dy, dw0, dh0] = tf.unstack(d, -1);
+      const [dx, dy, dw0, dh0] = columns(d, 4);
       const maxRatio = Math.abs(Math.log(whRatioClip));
       const dw = dw0.clipByValue(-maxRatio, maxRatio);
       const dh = dh0.clipByValue(-maxRatio, maxRatio);
-      const [x1, y1, x2, y2] = tf.unstack(rois, -1);
+      const [x1, y1, x2, y2] = columns(rois, 4);
       const px = x1.add(x2).mul(0.5);
       const py = y1.add(y2).mul(0.5);
       const pw = x2.sub(x1);

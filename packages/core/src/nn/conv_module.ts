@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module } from '../nn/module';
-import { BatchNorm2d, Conv2d, GroupNorm } from '../nn/layers';
+import { Module } from './module';
+import { BatchNorm2d, Conv2d, GroupNorm } from './layers';
 import { ConfigError } from '../registry/registry';
-
-/** Overwrites a parameter with `value` and frees `value` (Variable.assign keeps the source tensor alive). */
-export function setParam(v: tf.Variable, value: tf.Tensor): void {
-  v.assign(value);
-  value.dispose();
-}
 
 /** mmcv-style `norm_cfg`: `{type: 'BN' | 'SyncBN' | 'GN', num_groups?, eps?, requires_grad?}`. */
 export interface NormCfg {

@@ -1,0 +1,132 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { COCO, type CocoAnnotation } from '@litv2/cocoapi';
+import { buildPipeline, ConfigError, PipelineDataset, type ConfigNode, type ConfigOrigin, type SampleInfo } from '@litv2/core';
+
+/** mmdet 2.11 CocoDataset config keys. */
+export interface CocoDatasetConfig {
+  type: 'CocoDataset';
+  ann_file: string;
+  img_prefix?: string;
+  pipeline: ConfigNode[];
+  classes?: string[] | null;
+  data_root?: string | null;
+  test_mode?: boolean;
+  filter_empty_gt?: boolean;
+  seg_prefix?: string | null;
+  proposal_file?: string | null;
+}
+
+/** A detection dataset with its COCO index and the contiguous-label → category-id table for evaluation. */
+export class CocoDetDataset extends PipelineDataset {
+  constructor(
+    infos: SampleInfo[],
+    pipeline: ReturnType<typeof buildPipeline>,
+    classes: readonly string[],
+    readonly coco: COCO,
+    /** catIds[label] = COCO category id. */
+    readonly catIds: number[],
+    /** imgIds[i] = COCO image id of sample i. */
+    readonly imgIds: number[],
+  ) {
+    super(infos, pipeline, classes);
+  }
+}
+
+export interface BuildCocoOptions {
+  repoRoot: string;
+  origin: ConfigOrigin;
+  skipBadSamples?: boolean;
+  log?: (line: string) => void;
+  /** Training split: drop images without usable annotations and smaller than 32 px (mmdet _filter_imgs). */
+  train: boolean;
+}
+
+const COCO_HINT =
+  'COCO 2017 is expected in the standard layout under data/coco/: annotations/instances_{train,val}2017.json, ' +
+  'train2017/ and val2017/ (download from https://cocodataset.org/#download and unpack there, or symlink data/coco to your copy)';
+
+/** Parses one image's annotations as mmdet's `_parse_ann_info` does; a malformed box is an error naming the annotation. */
+export function parseCocoAnns(
+  anns: readonly CocoAnnotation[],
+  img: { width: number; height: number },
+  cat2label: Map<number, number>,
+  source: string,
+): { bboxes: Float32Array; labels: Int32Array; bboxesIgnore: Float32Array; ids: number[] } {
+  const boxes: number[] = [];
+  const labels: number[] = [];
+  const ignore: number[] = [];
+  const ids: number[] = [];
+  for (const ann of anns) {
+    if (ann.ignore) continue;
+    const b = ann.bbox;
+    if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new Error(`${source}: annotation id ${ann.id} (image ${ann.image_id}) has an invalid bbox ${JSON.stringify(b)}; expected [x, y, w, h] of 4 finite numbers`);
+    }
+    const [x1, y1, w, h] = b;
+    const interW = Math.max(0, Math.min(x1 + w, img.width) - Math.max(x1, 0));
+    const interH = Math.max(0, Math.min(y1 + h, img.height) - Math.max(y1, 0));
+    // mmdet silently drops boxes outside the image, empty areas and boxes thinner than a pixel.
+    if (interW * interH === 0) continue;
+    if ((ann.area ?? w * h) <= 0 || w < 1 || h < 1) continue;
+    const label = cat2label.get(ann.category_id);
+    if (label === undefined) continue;
+    if (ann.iscrowd) ignore.push(x1, y1, x1 + w, y1 + h);
+    else {
+      boxes.push(x1, y1, x1 + w, y1 + h);
+      labels.push(label);
+      ids.push(ann.id);
+    }
+  }
+  return { bboxes: Float32Array.from(boxes), labels: Int32Array.from(labels), bboxesIgnore: Float32Array.from(ignore), ids };
+}
+
+/** Builds `data.train` / `data.val` / `data.test` of type CocoDataset. */
+export function buildCocoDataset(cfg: CocoDatasetConfig, opts: BuildCocoOptions): CocoDetDataset {
+  const at = (k: string): ConfigOrigin => ({ ...opts.origin, path: `${opts.origin.path}.${k}` });
+  if (typeof cfg.ann_file !== 'string') throw new ConfigError(`ann_file must be a path`, at('ann_file'));
+  const root = cfg.data_root ? path.resolve(opts.repoRoot, cfg.data_root) : opts.repoRoot;
+  const annFile = path.resolve(root, cfg.ann_file);
+  if (!fs.existsSync(annFile)) {
+    const isCoco = /coco/i.test(annFile);
+    throw new ConfigError(`annotation file ${annFile} not found${isCoco ? `. ${COCO_HINT}` : ''}`, at('ann_file'));
+  }
+  const imgPrefix = path.resolve(root, cfg.img_prefix ?? '');
+  const coco = new COCO(annFile);
+  let cats = [...coco.cats.values()];
+  if (cfg.classes) {
+    const want = new Set(cfg.classes);
+    cats = cats.filter((c) => want.has(c.name));
+    const missing = cfg.classes.filter((n) => !cats.some((c) => c.name === n));
+    if (missing.length) throw new ConfigError(`classes not in ${annFile}: ${missing.join(', ')}`, at('classes'));
+  }
+  // pycocotools getCatIds order (the file's category order); label = position in that list.
+  const catIds = cats.map((c) => c.id);
+  const cat2label = new Map(catIds.map((id, i) => [id, i]));
+  const classes = cats.map((c) => c.name);
+  const filterEmpty = cfg.filter_empty_gt ?? true;
+  const idsInCat = new Set<number>();
+  for (const id of catIds) for (const im of coco.catToImgs.get(id) ?? []) idsInCat.add(im);
+  const infos: SampleInfo[] = [];
+  const imgIds: number[] = [];
+  for (const img of coco.imgs.values()) {
+    if (opts.train && !cfg.test_mode) {
+      if (filterEmpty && !idsInCat.has(img.id)) continue;
+      if (Math.min(img.width, img.height) < 32) continue;
+    }
+    let ann;
+    try {
+      ann = parseCocoAnns(coco.imgToAnns.get(img.id) ?? [], img, cat2label, annFile);
+    } catch (e) {
+      if (!opts.skipBadSamples) throw e;
+      opts.log?.(`skipping image ${img.id} (${img.file_name}): ${(e as Error).message}`);
+      continue;
+    }
+    const filename = String(img.file_name ?? '');
+    if (!filename) throw new Error(`${annFile}: image id ${img.id} has no file_name`);
+    infos.push({ index: infos.length, filename, imgPrefix, height: img.height, width: img.width, ann, extra: { img_id: img.id } });
+    imgIds.push(img.id);
+  }
+  const pipeline = buildPipeline(cfg.pipeline, at('pipeline'), { dataRoot: root });
+  return new CocoDetDataset(infos, pipeline, classes, coco, catIds, imgIds);
+}
