@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import YAML from 'yaml';
-import { initBackend, seedEverything, type ConfigNode } from '@litv2/core';
+import { initBackend, loadConfig, seedEverything, type ConfigNode } from '@litv2/core';
 import { SEGMENTORS, type EncoderDecoder } from '../src/models';
 import { repoRoot } from './helpers/paths';
 
@@ -118,12 +116,20 @@ describe('Semantic FPN model', () => {
   });
 });
 
-describe('LITv2-S Semantic FPN (configs/_base_/models/sem_fpn_litv2.yaml)', () => {
+describe('configs/segmentation/sem_fpn_litv2_s_ade20k.yaml (full config parse)', () => {
   beforeAll(() => initBackend({ quiet: true }));
-  test('parameter count is 31,449,486 (paper: 31 M)', () => {
-    const file = path.join(repoRoot, 'configs/_base_/models/sem_fpn_litv2.yaml');
-    const cfg = YAML.parse(fs.readFileSync(file, 'utf8')) as { model: ConfigNode };
-    const m = SEGMENTORS.build(cfg.model, undefined, { file, path: 'model' });
+  test('schedule, pipeline and model keys resolve; parameter count is 31,449,486 (paper: 31 M)', () => {
+    const { cfg, file } = loadConfig('sem_fpn_litv2_s_ade20k', { configsDir: path.join(repoRoot, 'configs') });
+    expect(cfg.optimizer).toMatchObject({ type: 'AdamW', lr: 1e-4, weight_decay: 1e-4 });
+    expect(cfg.lr_config).toMatchObject({ policy: 'poly', power: 0.9, min_lr: 1e-6, by_epoch: false });
+    expect(cfg.runner).toMatchObject({ type: 'IterBasedRunner', max_iters: 80000 });
+    expect(cfg.evaluation).toMatchObject({ interval: 8000 });
+    expect(cfg.checkpoint_config).toMatchObject({ interval: 8000, by_epoch: false });
+    const data = cfg.data as { train: { type: string; pipeline: { type: string }[] }; test: { pipeline: { type: string; img_scale?: number[] }[] } };
+    expect(data.train.type).toBe('ADE20KDataset');
+    expect(data.train.pipeline.map((t) => t.type)).toEqual(['LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomCrop', 'RandomFlip', 'PhotoMetricDistortion', 'Normalize', 'Pad', 'DefaultFormatBundle', 'Collect']);
+    expect(data.test.pipeline[1].img_scale).toEqual([2048, 512]);
+    const m = SEGMENTORS.build(cfg.model as ConfigNode, undefined, { file, path: 'model' });
     try {
       const count = (prefix: string) => m.namedParameters().filter(([n]) => n.startsWith(prefix)).reduce((a, [, v]) => a + v.size, 0);
       // backbone (SPEC §1: seg copy with norm0..3) + FPN (1x1 laterals 1440·256+4·256, four 3x3 256->256 with bias)

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKBONES, ConfigError, Module, NECKS, Registry, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
 import { resizeBilinear } from '../ops/resize';
 import { DECODE_HEADS, type DecodeHead } from './decode_head';
+// Registers FPNHead in DECODE_HEADS, so any importer of the segmentor can build Semantic FPN configs.
+import './fpn_head';
 
 /** mmseg `test_cfg`: 'whole' image inference, or 'slide' windows of `crop_size` every `stride` ([h, w]). */
 export interface SegTestCfg {
