@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { ConfigError, initBackend, loadConfig, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
 import { CLASSIFIERS } from './registry';
 import type { ImageClassifier, TopK } from './image_classifier';

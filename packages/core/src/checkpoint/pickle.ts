@@ -107,8 +107,6 @@ export function isPlaceholder(v: unknown): v is Record<string, unknown> & { __cl
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { __class__?: unknown }).__class__ === 'string';
 }
 
-const MARK = Symbol('mark');
-
 class Reader {
   pos = 0;
   private readonly view: DataView;

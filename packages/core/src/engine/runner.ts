@@ -8,7 +8,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { StateDict } from '../nn/module';
 import { getRandomState, setRandomState } from '../nn/random';
 import type { DataLoader } from '../data/dataloader';
 import { disposeBatch } from '../data/collate';
