@@ -215,6 +215,7 @@ describe('dumpConfig and parseArgs', () => {
       resume: true,
       checkpoint: 'w.pth',
       flags: { task: 'detection', fp16: true, seed: '3' },
+      occurrences: { task: ['detection'], fp16: [true], seed: ['3'] },
       positional: ['img.jpg'],
     });
     expect(parseArgs(['--resume', 'work/epoch_3.pth', '--work_dir=w', '--cfg-options=x=1']).resume).toBe('work/epoch_3.pth');
