@@ -1,18 +1,22 @@
 /**
- * `nx run core:benchmark` — speed of the tensor backends on this machine.
- *   --task core (default): kernel GFLOP/s before/after the native kernels, LITv2-S img/s (eval bs1/bs8, train
- *   step bs8 with AdamW) per backend, HiLo vs MSA / window attention / SRA. Options: --backends native,wasm,cpu
- *   --threads 1,2 --sections kernels,litv2,attention --no-before --full --out-dir DIR.
- * Task packages add their own `--task detection|segmentation` branch in TASKS below.
+ * Speed benchmarks: `npx tsx tools/benchmark.ts --task <core|detection|segmentation> ...` (default core).
+ *   --task core (nx `core:benchmark`): kernel GFLOP/s before/after the native kernels, LITv2-S img/s (eval
+ *   bs1/bs8, train step bs8 with AdamW) per backend, HiLo vs MSA / window attention / SRA. Options:
+ *   --backends native,wasm,cpu --threads 1,2 --sections kernels,litv2,attention --no-before --full --out-dir DIR.
+ *   --task detection (nx `detection:benchmark`): tools/bench/detection.ts.
+ *   --task segmentation (nx `segmentation:benchmark`): tools/bench/segmentation.ts.
+ * `--task` is taken out here. Exit status: 0 ok, 2 usage error, 1 runtime error (`LITV2_DEBUG=1` prints the stack).
  */
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { exitCodeOf, splitTask } from '@litv2/core';
 import { parseCoreArgs, runBenchWorker, runCoreBenchmark, type WorkerSpec } from './bench/core';
 
 const argv = process.argv.slice(2);
 const log = (s: string) => console.log(s);
 const script = fileURLToPath(import.meta.url);
 
+// A child process of the core benchmark (one backend each), started by runCoreBenchmark.
 const workerAt = argv.indexOf('--worker');
 if (workerAt >= 0) {
   const spec = JSON.parse(argv[workerAt + 1]) as WorkerSpec;
@@ -22,20 +26,34 @@ if (workerAt >= 0) {
   process.exit(0);
 }
 
-const TASKS: Record<string, () => Promise<void>> = {
-  core: async () => {
-    const { file, result } = runCoreBenchmark(parseCoreArgs(argv), script, log);
+const TASKS: Record<string, (argv: string[]) => Promise<number>> = {
+  core: async (args) => {
+    const { file, result } = runCoreBenchmark(parseCoreArgs(args), script, log);
     log(`\nbackend: ${String(result.backend)}`);
     for (const k of Object.keys(result).filter((k) => /^litv2_s\.(eval|train)_bs\d+_img_s$/.test(k))) log(`${k} = ${String(result[k])}`);
     log(`wrote ${file}`);
+    return 0;
   },
+  detection: async (args) => (await import('./bench/detection')).main(args),
+  segmentation: async (args) => (await import('./bench/segmentation')).main(args),
 };
 
-const ti = argv.indexOf('--task');
-const task = ti >= 0 ? argv[ti + 1] : 'core';
-const run = TASKS[task];
-if (!run) {
-  console.error(`benchmark: unknown --task '${task}' (known: ${Object.keys(TASKS).join(', ')})`);
-  process.exit(2);
+async function run(): Promise<number> {
+  const { task = 'core', rest } = splitTask(argv);
+  const bench = TASKS[task];
+  if (!bench) {
+    console.error(`benchmark: unknown --task '${task}' (known: ${Object.keys(TASKS).join(', ')})`);
+    return 2;
+  }
+  return bench(rest);
 }
-await run();
+
+let code: number;
+try {
+  code = await run();
+} catch (e) {
+  console.error(`benchmark: ${(e as Error).message}`);
+  if (process.env.LITV2_DEBUG) console.error(e);
+  code = exitCodeOf(e);
+}
+process.exit(code);

@@ -1,28 +1,29 @@
 /**
- * Inference entry point: `npx tsx tools/predict.ts --task <classification|detection|segmentation> ...`.
- * Each task lives in `tools/predict/<task>.ts`, exporting `main(argv): Promise<number>`.
+ * Inference entry point: `npx tsx tools/predict.ts --task <classification|detection|segmentation> ...`
+ * (nx: `<task>:predict`). Each task lives in `tools/predict/<task>.ts`, exporting `main(argv): Promise<number>`;
+ * `--task` is taken out here. Exit status: 0 ok, 2 usage error, 1 runtime error (`LITV2_DEBUG=1` prints the stack).
  */
-export {};
+import { exitCodeOf, splitTask } from '@litv2/core';
 
-const argv = process.argv.slice(2);
-const i = argv.indexOf('--task');
-const task = i >= 0 ? argv[i + 1] : undefined;
-const rest = i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
 const TASKS = ['classification', 'detection', 'segmentation'];
-if (!task || !TASKS.includes(task)) {
-  console.error(`predict: --task must be one of ${TASKS.join(', ')}${task ? ` (got '${task}')` : ''}`);
-  process.exit(2);
+
+async function run(argv: string[]): Promise<number> {
+  const { task, rest } = splitTask(argv);
+  if (!task || !TASKS.includes(task)) {
+    console.error(`predict: --task must be one of ${TASKS.join(', ')}${task ? ` (got '${task}')` : ''}`);
+    return 2;
+  }
+  const mod = (await import(`./predict/${task}.ts`)) as { main(argv: string[]): Promise<number> };
+  return mod.main(rest);
 }
-let mod: { main(argv: string[]): Promise<number> };
+
+let code: number;
 try {
-  mod = await import(`./predict/${task}.ts`);
-} catch (e) {
-  console.error(`predict: task '${task}' is not available: ${(e as Error).message}`);
-  process.exit(2);
-}
-try {
-  process.exit(await mod.main(rest));
+  code = await run(process.argv.slice(2));
 } catch (e) {
   console.error(`predict: ${(e as Error).message}`);
-  process.exit(1);
+  if (process.env.LITV2_DEBUG) console.error(e);
+  code = exitCodeOf(e);
 }
+// Explicit exit: backend worker pools would otherwise keep the process alive.
+process.exit(code);

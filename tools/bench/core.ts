@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, nativePoolStats } from '@litv2/core';
+import { initBackend, nativePoolStats, parseArgs, toolFlags } from '@litv2/core';
 import { benchmarkKernels } from './kernels';
 import { benchmarkLITv2, type BenchRecord } from './litv2';
 import { benchmarkAttention } from './attention';
@@ -22,25 +22,22 @@ export interface CoreBenchArgs {
   outDir: string;
 }
 
+const CORE_USAGE = '[--task core] [--backends native,wasm,cpu] [--threads 1,2] [--sections kernels,litv2,attention] [--no-before] [--full] [--out-dir DIR]';
+
 export function parseCoreArgs(argv: string[]): CoreBenchArgs {
-  const get = (k: string): string | undefined => {
-    const i = argv.indexOf(`--${k}`);
-    if (i >= 0) return argv[i + 1];
-    const eq = argv.find((a) => a.startsWith(`--${k}=`));
-    return eq?.slice(k.length + 3);
-  };
-  const list = (k: string, d: string) => (get(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
+  const f = toolFlags(parseArgs(argv), { allowed: ['backends', 'threads', 'sections', 'full', 'no-before', 'out-dir'], usage: CORE_USAGE });
+  const list = (k: string, d: string) => (f.string(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
   const args: CoreBenchArgs = {
     backends: list('backends', 'native,wasm,cpu'),
     threads: list('threads', process.env.LITV2_NUM_THREADS ?? '1,2').map(Number),
     sections: list('sections', 'kernels,litv2,attention'),
-    full: argv.includes('--full'),
-    noBefore: argv.includes('--no-before'),
-    outDir: get('out-dir') ?? 'work_dirs/benchmark',
+    full: f.bool('full'),
+    noBefore: f.bool('no-before'),
+    outDir: f.string('out-dir') ?? 'work_dirs/benchmark',
   };
-  for (const b of args.backends) if (!['native', 'wasm', 'cpu'].includes(b)) throw new Error(`--backends: unknown backend '${b}' (native, wasm, cpu)`);
-  for (const s of args.sections) if (!['kernels', 'litv2', 'attention'].includes(s)) throw new Error(`--sections: unknown section '${s}' (kernels, litv2, attention)`);
-  if (args.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('--threads: positive integers, e.g. 1,2');
+  for (const b of args.backends) if (!['native', 'wasm', 'cpu'].includes(b)) f.fail(`--backends: unknown backend '${b}' (native, wasm, cpu)`);
+  for (const s of args.sections) if (!['kernels', 'litv2', 'attention'].includes(s)) f.fail(`--sections: unknown section '${s}' (kernels, litv2, attention)`);
+  if (args.threads.some((t) => !Number.isInteger(t) || t < 1)) f.fail('--threads: positive integers, e.g. 1,2');
   return args;
 }
 

@@ -4,40 +4,33 @@
  *   --tensor input.npy | --tensor input.bin --shape 1,3,224,224   (pre-normalised NCHW float32)
  *   --cfg-options model.backbone.embed_dim=48 model.backbone.depths=[1,1,2,1]
  */
+import { parseArgs, toolFlags } from '@litv2/core';
 import { predictClassification, type ClassificationPredictOptions } from '@litv2/classification';
 
+const USAGE = '--config NAME [--checkpoint FILE] (--image IMG | --tensor FILE [--shape 1,3,224,224]) [--topk 5] [--json] [--labels FILE] [--cfg-options k=v ...]';
+
 export function parseClassificationArgs(argv: string[]): ClassificationPredictOptions & { json: boolean } {
-  const o: ClassificationPredictOptions & { json: boolean } = { config: '', json: false, cfgOptions: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const value = () => {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--config': o.config = value(); break;
-      case '--checkpoint': o.checkpoint = value(); break;
-      case '--image': o.image = value(); break;
-      case '--tensor': o.tensor = value(); break;
-      case '--labels': o.labels = value(); break;
-      case '--shape': o.shape = value().split(',').map((s) => {
-        const n = Number(s);
-        if (!Number.isInteger(n) || n <= 0) throw new Error(`--shape: '${s}' is not a positive integer`);
-        return n;
-      }); break;
-      case '--topk': o.topk = Number(value()); if (!Number.isInteger(o.topk) || o.topk < 1) throw new Error('--topk expects a positive integer'); break;
-      case '--json': o.json = true; break;
-      case '--cfg-options':
-        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) o.cfgOptions!.push(argv[++i]);
-        if (eq > 0) o.cfgOptions!.push(a.slice(eq + 1));
-        break;
-      default: throw new Error(`unknown option '${a}' (see tools/predict/classification.ts)`);
-    }
-  }
-  if (!o.config) throw new Error('--config NAME is required (e.g. litv2_s)');
+  const f = toolFlags(parseArgs(argv), {
+    allowed: ['config', 'checkpoint', 'cfg-options', 'image', 'tensor', 'shape', 'topk', 'json', 'labels'],
+    usage: USAGE,
+  });
+  const shape = f.string('shape')?.split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n <= 0) f.fail(`--shape: '${s}' is not a positive integer`);
+    return n;
+  });
+  const o = {
+    config: f.string('config', { required: true }),
+    checkpoint: f.string('checkpoint'),
+    image: f.string('image'),
+    tensor: f.string('tensor'),
+    shape,
+    topk: f.number('topk', undefined, { integer: true, min: 1 }),
+    labels: f.string('labels'),
+    cfgOptions: f.cfgOptions,
+    json: f.bool('json'),
+  };
+  if (!o.image === !o.tensor) f.fail('give exactly one of --image FILE or --tensor FILE');
   return o;
 }
 

@@ -55,10 +55,13 @@ export async function predictImage(model: EncoderDecoder, pipeline: Transform[],
 
 /** Writes `<stem>_mask.png` (palette colours) and `<stem>_labels.png` (raw class indices) into `outDir`. */
 export async function writePrediction(p: SegPrediction, palette: readonly (readonly [number, number, number])[], outDir: string, stem: string): Promise<{ mask: string; labels: string }> {
-  fs.mkdirSync(outDir, { recursive: true });
-  const mask = path.join(outDir, `${stem}_mask.png`);
-  const labels = path.join(outDir, `${stem}_labels.png`);
-  fs.writeFileSync(mask, await encodeRgbPng(colorizeLabels(p.labels, p.height, p.width, palette)));
-  fs.writeFileSync(labels, encodeLabelPng({ data: Uint8Array.from(p.labels), height: p.height, width: p.width }));
-  return { mask, labels };
+  return writePredictionFiles(p, palette, { mask: path.join(outDir, `${stem}_mask.png`), labels: path.join(outDir, `${stem}_labels.png`) });
+}
+
+/** Writes the palette-coloured mask and the raw 8-bit label map to the given files (folders created). */
+export async function writePredictionFiles(p: SegPrediction, palette: readonly (readonly [number, number, number])[], files: { mask: string; labels: string }): Promise<{ mask: string; labels: string }> {
+  for (const f of [files.mask, files.labels]) fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(files.mask, await encodeRgbPng(colorizeLabels(p.labels, p.height, p.width, palette)));
+  fs.writeFileSync(files.labels, encodeLabelPng({ data: Uint8Array.from(p.labels), height: p.height, width: p.width }));
+  return files;
 }

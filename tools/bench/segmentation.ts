@@ -1,32 +1,35 @@
 /**
- * Semantic FPN speed and size: FPS of whole-image inference at 512x512 (batch 1), parameters, FLOPs:
- *   npx tsx tools/seg-benchmark.ts --config sem_fpn_litv2_s_ade20k [--size 512] [--runs 5] [--warmup 1]
+ * `tools/benchmark.ts --task segmentation` (nx: `segmentation:benchmark`): Semantic FPN speed and size, FPS of
+ * whole-image inference at 512x512 (batch 1), parameters, FLOPs:
+ *   --config sem_fpn_litv2_s_ade20k [--size 512] [--runs 5] [--warmup 1] [--cfg-options k=v ...]
  * Weights are random (speed and size do not depend on them). Paper (LITv2-S): 31 M params, 41 GFLOPs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type ConfigNode } from '@litv2/core';
+import { initBackend, parseArgs, toolFlags, type ConfigNode } from '@litv2/core';
 import { buildSegmentor, flopsInputFromConfig, segmentorParams, semFpnFlops } from '@litv2/segmentation';
-import { engineDeps } from './engine-deps';
+import { engineDeps } from '../engine-deps';
 
-const argv = process.argv.slice(2);
-const opt = (k: string, d?: string) => {
-  const i = argv.indexOf(k);
-  return i >= 0 ? argv[i + 1] : d;
-};
-try {
-  const name = opt('--config');
-  if (!name) throw new Error('usage: --config NAME [--size 512] [--runs 5] [--warmup 1]');
-  const size = Number(opt('--size', '512'));
-  const runs = Number(opt('--runs', '5'));
-  const warmup = Number(opt('--warmup', '1'));
+const USAGE = '--config NAME [--size 512] [--runs 5] [--warmup 1] [--cfg-options k=v ...]';
+
+export async function main(argv: string[]): Promise<number> {
+  const f = toolFlags(parseArgs(argv), { allowed: ['config', 'cfg-options', 'size', 'runs', 'warmup'], usage: USAGE });
+  const name = f.string('config', { required: true });
+  const size = f.number('size', 512, { integer: true, min: 1 });
+  const runs = f.number('runs', 5, { integer: true, min: 1 });
+  const warmup = f.number('warmup', 1, { integer: true, min: 0 });
+
   const info = await initBackend();
-  const { cfg, file } = (await engineDeps()).loadConfig(name, {});
+  const { cfg, file } = engineDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
   const model = buildSegmentor(cfg, file).eval();
   const params = segmentorParams(model);
   const flops = semFpnFlops(flopsInputFromConfig(cfg.model as { backbone: ConfigNode; neck: ConfigNode; decode_head: ConfigNode }), size, size);
   const img = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
   const meta = { ori_shape: [size, size, 3] as [number, number, number], img_shape: [size, size, 3] as [number, number, number], flip: false };
-  const once = () => tf.tidy(() => model.simpleTest(img, meta, true)).dataSync();
+  const once = () => {
+    const pred = tf.tidy(() => model.simpleTest(img, meta, true));
+    pred.dataSync();
+    pred.dispose();
+  };
   for (let i = 0; i < warmup; i++) once();
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) once();
@@ -39,7 +42,5 @@ try {
   console.log(`inference @${size}x${size}: ${ms.toFixed(0)} ms/img, ${(1000 / ms).toFixed(2)} FPS (batch 1, ${runs} runs after ${warmup} warm-up)`);
   img.dispose();
   model.dispose();
-} catch (e) {
-  console.error(`seg-benchmark: ${(e as Error).message}`);
-  process.exit(1);
+  return 0;
 }

@@ -1,0 +1,46 @@
+/**
+ * `tools/predict.ts --task segmentation` (nx: `segmentation:predict`), semantic segmentation of images:
+ *   --config sem_fpn_litv2_s_ade20k --checkpoint FILE --image IMG --out OUT.png
+ *       colour mask to OUT.png, raw class indices (8-bit) to OUT_labels.png
+ *   --config ... --checkpoint FILE --image a.jpg --image b.jpg [--out-dir D]
+ *       <stem>_mask.png and <stem>_labels.png per image in D (default work_dirs/predict)
+ *   [--cfg-options k=v ...]
+ */
+import * as path from 'node:path';
+import { initBackend, parseArgs, toolFlags } from '@litv2/core';
+import { buildSegmentor, predictImage, testPipelineFromConfig, writePrediction, writePredictionFiles } from '@litv2/segmentation';
+import { engineDeps } from '../engine-deps';
+
+const USAGE = '--config NAME --checkpoint FILE --image IMG (--out OUT.png | [--image IMG ...] [--out-dir D]) [--cfg-options k=v ...]';
+
+export async function main(argv: string[]): Promise<number> {
+  const f = toolFlags(parseArgs(argv), { allowed: ['config', 'checkpoint', 'cfg-options', 'image', 'out', 'out-dir'], usage: USAGE });
+  const config = f.string('config', { required: true });
+  const checkpoint = f.string('checkpoint', { required: true });
+  const images = f.strings('image', { required: true });
+  const out = f.string('out');
+  const outDir = f.string('out-dir');
+  if (out !== undefined && outDir !== undefined) f.fail('give --out OUT.png (one image) or --out-dir D, not both');
+  if (out !== undefined && !/\.png$/i.test(out)) f.fail(`--out must name a .png file (got '${out}')`);
+  if (out !== undefined && images.length > 1) f.fail(`--out names one file but ${images.length} images were given; use --out-dir D`);
+
+  await initBackend();
+  const deps = engineDeps();
+  const { cfg, file } = deps.loadConfig(config, { cfgOptions: f.cfgOptions });
+  const model = buildSegmentor(cfg, file);
+  const sd = await deps.loadWeights(checkpoint);
+  model.loadStateDict(sd, { strict: true });
+  Object.values(sd).forEach((t) => t.dispose());
+  model.eval();
+  const { pipeline, palette } = testPipelineFromConfig(cfg, file);
+  for (const img of images) {
+    const t0 = Date.now();
+    const p = await predictImage(model, pipeline, img);
+    const files = out !== undefined
+      ? await writePredictionFiles(p, palette, { mask: out, labels: out.replace(/\.png$/i, '_labels.png') })
+      : await writePrediction(p, palette, outDir ?? 'work_dirs/predict', path.basename(img).replace(/\.[^.]+$/, ''));
+    console.log(`${img}: ${p.width}x${p.height} in ${Date.now() - t0} ms -> ${files.mask}, ${files.labels}`);
+  }
+  model.dispose();
+  return 0;
+}
