@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { LITv2, litv2Preset, registerNativeKernels, setNativeThreads, unregisterNativeKernels, seedEverything } from '@litv2/core';
 import { describeNative } from './native_helpers';
@@ -29,6 +32,19 @@ test('a missing add-on gives one clear warning and the plain cpu backend, never 
   expect(warn).toHaveBeenCalledTimes(1);
   expect(String(warn.mock.calls[0][0])).toMatch(/native CPU kernels unavailable.*not built/);
   await expect(freshCore().initBackend({ backend: 'native', quiet: true })).rejects.toThrow(/LITV2_BACKEND=native/);
+});
+
+test('an out-of-date add-on (missing functions) is refused at load with a rebuild hint, not mid-run', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'litv2-stale-'));
+  const stale = path.join(dir, 'litv2_native_stale.js');
+  // Stands in for an add-on built from older sources: it has the early functions but not the fused kernels.
+  fs.writeFileSync(stale, 'module.exports = { setNumThreads() {}, numThreads() { return 1; }, blasConfig() { return "x"; } };');
+  process.env.LITV2_NATIVE_ADDON = stale;
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const info = await freshCore().initBackend({ quiet: true });
+  expect(info.nativeKernels).toBe(false);
+  expect(warn).toHaveBeenCalledTimes(1);
+  expect(String(warn.mock.calls[0][0])).toMatch(/out of date \(no batchMatMul, .*layerNorm.*\); rebuild it with `node tools\/build-native\.mjs`/);
 });
 
 describeNative('backend selection', () => {

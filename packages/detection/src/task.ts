@@ -1,7 +1,5 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import * as core from '@litv2/core';
 import {
   collate,
   ConfigError,
@@ -14,8 +12,6 @@ import {
   type EvalResult,
   type Sample,
   type Split,
-  type StateDict,
-  type TaskContext,
   type TaskDefinition,
 } from '@litv2/core';
 import type { CocoResult } from '@litv2/cocoapi';
@@ -43,78 +39,14 @@ export function collateDetection(samples: Sample[]): DetBatch {
   };
 }
 
-const PRETRAINED_HINT: Record<string, string> = {
-  'litv2_s.pth': 'LITv2-S ImageNet weights',
-  'litv2_m.pth': 'LITv2-M ImageNet weights',
-  'litv2_b.pth': 'LITv2-B ImageNet weights',
-};
-
-/**
- * Checks `model.backbone.init_cfg` ({type: Pretrained, checkpoint}) and returns the resolved file; a missing file
- * is a ConfigError that says where to get it.
- */
-export function resolvePretrained(modelCfg: ConfigNode, ctx: Pick<TaskContext, 'repoRoot' | 'configFile'>): string | null {
-  const bb = modelCfg.backbone as ConfigNode | undefined;
-  const ic = (bb?.init_cfg ?? null) as { type?: string; checkpoint?: string } | null;
-  if (!ic) return null;
-  if (ic.type !== 'Pretrained' || typeof ic.checkpoint !== 'string') {
-    throw new ConfigError(`init_cfg must be {type: Pretrained, checkpoint: <file>}`, { file: ctx.configFile, path: 'model.backbone.init_cfg' });
-  }
-  const file = path.resolve(ctx.repoRoot, ic.checkpoint);
-  if (!fs.existsSync(file)) {
-    const base = path.basename(file);
-    const what = PRETRAINED_HINT[base] ?? 'the ImageNet-pretrained backbone weights';
-    throw new ConfigError(
-      `pretrained checkpoint ${file} not found. Download ${what} (${base}) from the LITv2 release page ` +
-        `https://github.com/ziplab/LITv2#image-classification (ImageNet-1K models) and save it as ${ic.checkpoint}, ` +
-        `or set model.backbone.init_cfg: null to train from scratch (--cfg-options model.backbone.init_cfg=null)`,
-      { file: ctx.configFile, path: 'model.backbone.init_cfg.checkpoint' },
-    );
-  }
-  return file;
-}
-
-/** Reads a checkpoint into a PyTorch-layout state dict (`loadStateDictFile` of the checkpoint module). */
-export type StateDictReader = (file: string, opts?: { prefix?: string }) => Promise<StateDict>;
-
-function defaultReader(): StateDictReader | null {
-  const fn = (core as Record<string, unknown>).loadStateDictFile;
-  return typeof fn === 'function' ? (fn as StateDictReader) : null;
-}
-
-/**
- * Loads ImageNet weights into the detector's backbone as the authors' loader does: `state_dict` / `model` unwrapped,
- * `module.` stripped, non-strict (the classifier `head.*` and final `norm.*` are unused; the output norms
- * norm1..3 keep their initialisation). Logs the missing / unexpected keys.
- */
-export async function loadPretrainedBackbone(model: RetinaNet, file: string, log: (l: string) => void, reader: StateDictReader | null = defaultReader()): Promise<void> {
-  if (!reader) throw new Error(`loading ${file}: no checkpoint reader (loadStateDictFile) is available in @litv2/core`);
-  const sd = await reader(file);
-  try {
-    // A whole-detector checkpoint keeps only its backbone part.
-    const keys = Object.keys(sd);
-    const prefixed = keys.some((k) => k.startsWith('backbone.'));
-    const dict: StateDict = {};
-    for (const k of keys) if (!prefixed || k.startsWith('backbone.')) dict[prefixed ? k.slice(9) : k] = sd[k];
-    const { missingKeys, unexpectedKeys } = model.backbone.loadStateDict(dict, { strict: false });
-    log(`loaded ${file} into the backbone: ${missingKeys.length} missing (${missingKeys.join(', ') || 'none'}), ${unexpectedKeys.length} unexpected (${unexpectedKeys.join(', ') || 'none'})`);
-  } finally {
-    tf.dispose(Object.values(sd));
-  }
-}
-
 export const detectionTask: TaskDefinition<RetinaNet, DetBatch> = {
   name: 'detection',
 
   async buildModel(cfg, ctx) {
     const modelCfg = cfg.model as ConfigNode | undefined;
     if (!modelCfg) throw new ConfigError(`missing 'model' section`, { file: ctx.configFile, path: 'model' });
-    const pretrained = resolvePretrained(modelCfg, ctx);
-    // init_cfg is handled here (after the whole detector exists), not by the backbone builder.
-    const bb = { ...(modelCfg.backbone as ConfigNode), init_cfg: null };
-    const model = buildDetector({ ...modelCfg, backbone: bb }, ctx.configFile);
-    if (pretrained) await loadPretrainedBackbone(model, pretrained, ctx.log);
-    return model;
+    // The backbone's init_cfg (ImageNet weights) is loaded by the engine when a fresh training run starts.
+    return buildDetector(modelCfg, ctx.configFile);
   },
 
   buildDataset(cfg, split: Split, ctx): Dataset {

@@ -75,11 +75,11 @@ test('analytic FLOPs at 1280x800 are within 2% of the paper (242/348/481 G for s
     }
 });
 
-test('the synthetic config builds, and a missing pretrained file is a clear error naming where to get it', async () => {
+// (A missing pretrained file of the full configs is covered in task.test.ts: it fails when a run starts.)
+test('the synthetic config builds from scratch (no pretrained file)', async () => {
   const cfg = load('retinanet_litv2_tiny_synthetic');
   expect(model(cfg).backbone.init_cfg).toBeNull();
   const ctx = { configFile: 'retinanet_litv2_s_ws4.yaml', repoRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'det-pre-')), skipBadSamples: false, log: () => {} };
-  await expect(async () => detectionTask.buildModel(load('retinanet_litv2_s_ws4'), ctx)).rejects.toThrow(/init_cfg\.checkpoint: pretrained checkpoint .*checkpoints\/litv2_s\.pth not found\. Download LITv2-S ImageNet weights/);
   const m = await detectionTask.buildModel(cfg, { ...ctx, configFile: 'retinanet_litv2_tiny_synthetic.yaml' });
   expect(m.bboxHead.numClasses).toBe(4);
   m.dispose();

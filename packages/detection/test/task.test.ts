@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildOptimizer, ConfigError, encodeRgbPng, initBackend, Rng, type ConfigNode } from '@litv2/core';
+import { buildOptimizer, ConfigError, encodeRgbPng, initBackend, loadConfig, Rng, type ConfigNode } from '@litv2/core';
 import { COCO } from '@litv2/cocoapi';
+import { repoRoot } from './helpers';
 import {
   buildDetector,
   collateDetection,
@@ -11,7 +12,6 @@ import {
   detectionsToCoco,
   evaluateCocoBbox,
   parseCocoAnns,
-  resolvePretrained,
   type CocoDetDataset,
 } from '@litv2/detection';
 
@@ -117,10 +117,18 @@ test('config errors: missing COCO says where to put it, missing pretrained says 
   const coco = { data: { train: { type: 'CocoDataset', ann_file: 'data/coco/annotations/instances_train2017.json', img_prefix: 'data/coco/train2017/', pipeline: [] } } };
   await expect(async () => detectionTask.buildDataset(coco, 'train', ctx(root))).rejects.toThrow(/test\.yaml: data\.train\.ann_file: .*not found\. COCO 2017 is expected .* under data\/coco\//);
   await expect(async () => detectionTask.buildDataset({ data: { train: { type: 'VOCDataset' } } }, 'train', ctx(root))).rejects.toThrow(/data\.train\.type: dataset type 'VOCDataset' is not supported/);
-  const model = { backbone: { type: 'LITv2', init_cfg: { type: 'Pretrained', checkpoint: 'checkpoints/litv2_s.pth' } } };
-  expect(() => resolvePretrained(model, { repoRoot: root, configFile: 'retinanet_litv2_s_ws2.yaml' })).toThrow(ConfigError);
-  expect(() => resolvePretrained(model, { repoRoot: root, configFile: 'retinanet_litv2_s_ws2.yaml' })).toThrow(/model\.backbone\.init_cfg\.checkpoint: pretrained checkpoint .*checkpoints\/litv2_s\.pth not found\. Download LITv2-S ImageNet weights \(litv2_s\.pth\) from .*github\.com\/ziplab\/LITv2/);
-  expect(resolvePretrained({ backbone: { type: 'LITv2', init_cfg: null } }, { repoRoot: root, configFile: 'x' })).toBeNull();
+  // The S config as shipped: building works without the ImageNet file; starting a fresh run names it.
+  const loaded = loadConfig('retinanet_litv2_s_ws2', { configsDir: path.join(repoRoot, 'configs') });
+  const det = buildDetector(loaded.cfg.model as ConfigNode, loaded.file);
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    await expect(det.loadInitCheckpoints()).rejects.toThrow(ConfigError);
+    await expect(det.loadInitCheckpoints()).rejects.toThrow(/retinanet_litv2_s_ws2\.yaml: model\.backbone\.init_cfg\.checkpoint: pretrained checkpoint 'checkpoints\/litv2_s\.pth' not found.*github\.com\/ziplab\/LITv2.*--cfg-options model\.backbone\.init_cfg=null/);
+  } finally {
+    process.chdir(cwd);
+    det.dispose();
+  }
   expect(() => buildDetector({ type: 'RetinaNet', backbone: { type: 'LITv2' }, neck: { type: 'FPN', in_channels: [96, 192, 384, 768], out_channels: 8, num_outs: 5, start_level: 1, add_extra_convs: 'on_input' }, bbox_head: { type: 'RetinaHed' } }, 'm.yaml')).toThrow(/m\.yaml: model\.bbox_head\.type: bbox_head type 'RetinaHed' is not supported/);
 });
 

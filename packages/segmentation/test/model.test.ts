@@ -143,3 +143,21 @@ describe('configs/segmentation/sem_fpn_litv2_s_ade20k.yaml (full config parse)',
     }
   });
 });
+
+describe('mmseg model.pretrained', () => {
+  beforeAll(() => initBackend({ quiet: true }));
+  test('becomes the backbone init_cfg: loaded (non-strictly, with a key report) when a run starts', async () => {
+    const tinyPth = path.resolve(repoRoot, '../shared/reference/litv2/fixtures/litv2_tiny.pth');
+    const cfg = tinyConfig();
+    cfg.backbone = { ...(cfg.backbone as ConfigNode), embed_dim: 48, depths: [1, 1, 2, 1], num_heads: [3, 6, 12, 24], alpha: 0.9 };
+    cfg.neck = { ...(cfg.neck as ConfigNode), in_channels: [48, 96, 192, 384] };
+    const m = SEGMENTORS.build({ ...cfg, pretrained: tinyPth }, undefined, { file: 'seg.yaml', path: 'model' }) as EncoderDecoder;
+    const lines: string[] = [];
+    await m.loadInitCheckpoints((l) => lines.push(l));
+    // seg backbone: the output norms norm0..3 are not in an ImageNet checkpoint; its head and final norm are unused
+    expect(lines).toEqual([expect.stringMatching(/^backbone: loaded .*litv2_tiny\.pth: 8 missing \[norm0\.weight.*4 unexpected \[norm\.weight/)]);
+    m.dispose();
+    expect(() => SEGMENTORS.build({ ...cfg, pretrained: tinyPth, backbone: { ...(cfg.backbone as ConfigNode), init_cfg: { type: 'Pretrained', checkpoint: tinyPth } } }, undefined, { file: 'seg.yaml', path: 'model' }))
+      .toThrow(/seg\.yaml: model\.pretrained: give either model\.pretrained or backbone\.init_cfg/);
+  });
+});

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { LayerNorm } from '../nn/layers';
 import type { Backbone } from '../registry/registries';
+import { ConfigError, type ConfigOrigin } from '../registry/registry';
 import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
 import type { Tap } from './litv2_blocks';
 import type { LoadResult } from '../nn/module';
@@ -100,15 +101,20 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
    * (a classification `.pth`, a whole detector/segmentor checkpoint via `backbone.`, or ours) and returns
    * the missing/unexpected key report; does nothing without `init_cfg`.
    */
+  /** Where the builder's config came from, so a missing `init_cfg` file names the config file and key. */
+  configOrigin?: ConfigOrigin;
+
   async initWeights(): Promise<(LoadResult & { prefix?: string }) | undefined> {
     const ic = this.cfg.init_cfg;
     if (!ic) return undefined;
     if (!fs.existsSync(ic.checkpoint)) {
-      throw new Error(
-        `init_cfg.checkpoint '${ic.checkpoint}' not found (relative paths are resolved from ${process.cwd()}). ` +
+      const at = this.configOrigin;
+      throw new ConfigError(
+        `pretrained checkpoint '${ic.checkpoint}' not found (relative paths are resolved from ${process.cwd()}). ` +
           `Download the ImageNet-1K LITv2 weights (litv2_s.pth / litv2_m.pth / litv2_b.pth) linked from the official ` +
           `repository's README (github.com/ziplab/LITv2, "Image Classification") into that path, ` +
-          `or train from scratch with --cfg-options model.backbone.init_cfg=null`,
+          `or train from scratch with --cfg-options ${at ? `${at.path}.init_cfg` : 'model.backbone.init_cfg'}=null`,
+        at ? { ...at, path: `${at.path}.init_cfg.checkpoint` } : undefined,
       );
     }
     return loadPretrained(this, ic.checkpoint, { prefix: ic.prefix });

@@ -40,7 +40,9 @@ export function registerLITv2Backbone(): void {
     // The mmdet constructor also takes `norm_layer`; only LayerNorm exists for LITv2.
     build: (cfg, _ctx, origin) => {
       try {
-        return new LITv2Backbone(validateLITv2BackboneConfig(cfg, origin));
+        const bb = new LITv2Backbone(validateLITv2BackboneConfig(cfg, origin));
+        bb.configOrigin = origin;
+        return bb;
       } catch (e) {
         if (e instanceof ConfigError) throw e;
         throw new ConfigError((e as Error).message, origin);

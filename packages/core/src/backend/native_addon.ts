@@ -31,6 +31,12 @@ export interface NativeAddon {
   segmentSum(x: Float32Array, ids: Int32Array, y: Float32Array, n: number, inner: number, numSegments: number): void;
 }
 
+/** Every function of NativeAddon; checked at load so a stale build falls back instead of failing later. */
+const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
+  'setNumThreads', 'numThreads', 'blasConfig', 'batchMatMul', 'biasAct', 'conv', 'unary', 'binary', 'addN', 'softmax',
+  'reduce', 'eluGrad', 'stridedCopy', 'pad', 'concat', 'gather', 'gelu', 'geluGrad', 'layerNorm', 'layerNormGrad', 'segmentSum',
+];
+
 /** Where the built add-on lives, relative to the repository root. */
 export const NATIVE_ADDON_RELPATH = path.join('packages', 'core', 'native', 'build', 'Release', 'litv2_native.node');
 
@@ -69,7 +75,12 @@ export function loadNativeAddon(): { addon: NativeAddon; file: string } | { erro
   }
   try {
     const req = createRequire(path.join(process.cwd(), 'noop.js'));
-    cached = { addon: req(file) as NativeAddon, file };
+    const addon = req(file) as Record<string, unknown>;
+    // A build older than the TypeScript side lacks functions that kernels would only miss mid-run.
+    const missing = REQUIRED_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
+    cached = missing.length
+      ? { error: `${file} is out of date (no ${missing.join(', ')}); rebuild it with \`node tools/build-native.mjs\`` }
+      : { addon: addon as unknown as NativeAddon, file };
   } catch (e) {
     cached = { error: `failed to load ${file}: ${(e as Error).message.split('\n')[0]}` };
   }

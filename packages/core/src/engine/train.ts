@@ -15,7 +15,7 @@ import { DataLoader } from '../data/dataloader';
 import { makeSynthetic } from '../data/synthetic';
 import { buildOptimizer } from './optimizer';
 import { buildLrSchedule } from './lr_schedule';
-import { Runner, type CheckpointIO } from './runner';
+import { Runner, findLatestCheckpoint, type CheckpointIO } from './runner';
 import { LoggerHook, JsonLinesLoggerHook } from './logger_hooks';
 import { CheckpointHook } from './checkpoint_hook';
 import { EvalHook } from './eval_hook';
@@ -95,6 +95,24 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
 
   const ctx: TaskContext = { configFile: file, repoRoot: job.repoRoot, skipBadSamples: Boolean(job.skipBadSamples), log };
   const model = await task.buildModel(cfg, ctx);
+  // Decided before anything slow (datasets) so a missing pretrained file fails at once.
+  const resumeFile = cfg.resume_from
+    ? path.resolve(job.repoRoot, String(cfg.resume_from))
+    : job.resume
+      ? findLatestCheckpoint(workDir)
+      : undefined;
+  if (job.resume && !cfg.resume_from && !resumeFile) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  if (!resumeFile) {
+    // A fresh run: pretrained sub-model weights (init_cfg), then load_from on top.
+    await model.loadInitCheckpoints(log);
+    if (cfg.load_from) {
+      if (!job.loadWeights) throw new Error('load_from needs a weight loader');
+      const sd = await job.loadWeights(String(cfg.load_from));
+      const r = model.loadStateDict(sd, { strict: false });
+      for (const t of Object.values(sd)) t.dispose();
+      log(`loaded ${cfg.load_from} (missing ${r.missingKeys.length}, unexpected ${r.unexpectedKeys.length})`);
+    }
+  }
   const trainSet = await task.buildDataset(cfg, 'train', ctx);
   const data = obj(cfg.data);
   const bs = Number(data.samples_per_gpu ?? 2);
@@ -147,23 +165,7 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     log,
     meta: { config: job.configName, task: task.name },
   });
-  let resumed = false;
-  if (cfg.resume_from) resumed = Boolean(await runner.resume(path.resolve(job.repoRoot, String(cfg.resume_from))));
-  else if (job.resume) {
-    resumed = Boolean(await runner.resume());
-    if (!resumed) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
-  }
-  if (!resumed) {
-    // A fresh run: pretrained sub-model weights (init_cfg), then load_from on top.
-    await model.loadInitCheckpoints(log);
-    if (cfg.load_from) {
-      if (!job.loadWeights) throw new Error('load_from needs a weight loader');
-      const sd = await job.loadWeights(String(cfg.load_from));
-      const r = model.loadStateDict(sd, { strict: false });
-      for (const t of Object.values(sd)) t.dispose();
-      log(`loaded ${cfg.load_from} (missing ${r.missingKeys.length}, unexpected ${r.unexpectedKeys.length})`);
-    }
-  }
+  if (resumeFile) await runner.resume(resumeFile);
   log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
     `of ${runner.itersPerEpoch} batches x ${bs} images; work dir ${workDir}`);
   await runner.run();

@@ -173,7 +173,14 @@ SEGMENTORS.register('EncoderDecoder', {
       if (!v || typeof v !== 'object') throw new ConfigError(`missing '${k}'`, at(k));
       return v as ConfigNode;
     };
-    const backbone = BACKBONES.build(need('backbone'), undefined, at('backbone'));
+    // mmseg 0.x `pretrained`: the backbone's ImageNet weights, i.e. its init_cfg (loaded when training starts).
+    let backboneCfg = need('backbone');
+    if (cfg.pretrained !== null && cfg.pretrained !== undefined) {
+      if (typeof cfg.pretrained !== 'string') throw new ConfigError('pretrained must be a checkpoint path or null', at('pretrained'));
+      if (backboneCfg.init_cfg) throw new ConfigError(`give either model.pretrained or backbone.init_cfg, not both`, at('pretrained'));
+      backboneCfg = { ...backboneCfg, init_cfg: { type: 'Pretrained', checkpoint: cfg.pretrained } };
+    }
+    const backbone = BACKBONES.build(backboneCfg, undefined, at('backbone'));
     const neck = cfg.neck ? NECKS.build(cfg.neck as ConfigNode, undefined, at('neck')) : undefined;
     const head = DECODE_HEADS.build(need('decode_head'), undefined, at('decode_head'));
     return new EncoderDecoder(backbone, neck, head, parseTestCfg(cfg.test_cfg, origin));

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Rng, encodeLabelPng, loadStateDictFile, readLabelPng, registerTask, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
+import { ConfigError, Rng, encodeLabelPng, readLabelPng, registerTask, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
 import { MiouAccumulator, formatMiouTable } from '../evaluation';
 import { SEGMENTORS, type EncoderDecoder } from '../models/encoder_decoder';
 import { SEG_DATASETS, SegDataset } from '../data/seg_dataset';
@@ -63,36 +63,11 @@ export async function evaluateSegmentation(model: EncoderDecoder, dataset: Datas
   return { metrics: { aAcc: r.aAcc, mIoU: r.mIoU, mAcc: r.mAcc }, table: formatMiouTable(r, dataset.classes) };
 }
 
-/**
- * mmseg 0.13 `model.pretrained`: ImageNet weights for the backbone, loaded non-strictly (the classification
- * head and final norm are unexpected, the output norms norm0..3 missing), as LITv2's `init_weights` does.
- */
-export async function loadPretrainedBackbone(model: EncoderDecoder, cfg: ConfigNode, ctx: Pick<TaskContext, 'repoRoot' | 'configFile' | 'log'>): Promise<void> {
-  const p = obj(cfg.model).pretrained;
-  if (p === null || p === undefined) return;
-  if (typeof p !== 'string') throw new ConfigError('pretrained must be a checkpoint path or null', { file: ctx.configFile, path: 'model.pretrained' });
-  const file = path.resolve(ctx.repoRoot, p);
-  if (!fs.existsSync(file)) {
-    // Not an error: evaluation builds the same config and then loads a full checkpoint (mmseg's test.py
-    // clears `pretrained` for the same reason). Training from scratch by accident is what this warns about.
-    ctx.log(`WARNING: model.pretrained ${file} not found; the backbone starts from random weights (download the authors' ImageNet litv2_*.pth into pretrained/, or set model.pretrained: null)`);
-    return;
-  }
-  const sd = await loadStateDictFile(file);
-  try {
-    const r = model.backbone.loadStateDict(sd, { strict: false });
-    ctx.log(`loaded backbone weights from ${p} (missing ${r.missingKeys.length}: ${r.missingKeys.slice(0, 6).join(', ')}; unexpected ${r.unexpectedKeys.length}: ${r.unexpectedKeys.slice(0, 4).join(', ')})`);
-  } finally {
-    tf.dispose(Object.values(sd));
-  }
-}
-
 export const segmentationTask: TaskDefinition<EncoderDecoder> = {
   name: 'segmentation',
   buildModel: async (cfg: ConfigNode, ctx: TaskContext) => {
-    const model = buildSegmentor(cfg, ctx.configFile);
-    await loadPretrainedBackbone(model, cfg, ctx);
-    return model;
+    // `model.pretrained` becomes the backbone's init_cfg, loaded by the engine when a fresh run starts.
+    return buildSegmentor(cfg, ctx.configFile);
   },
   buildDataset: (cfg: ConfigNode, split: Split, ctx: TaskContext) => buildSegDatasetFromConfig(cfg, split, ctx.repoRoot, ctx.configFile),
   evaluate: (model, dataset, _cfg, opts) => evaluateSegmentation(model, dataset, opts),
