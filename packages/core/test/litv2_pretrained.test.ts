@@ -61,7 +61,7 @@ test('loadInitCheckpoints finds the backbone inside a bigger model, logs the key
   tf.dispose([ref, ...Object.values(sd)]);
   det.dispose();
   const missing = BACKBONES.build({ type: 'LITv2', ...tinyArch, variant: 'det', init_cfg: { type: 'Pretrained', checkpoint: 'checkpoints/nope_litv2_s.pth' } }) as LITv2Backbone;
-  await expect(missing.loadInitCheckpoints()).rejects.toThrow(/init_cfg\.checkpoint 'checkpoints\/nope_litv2_s\.pth' not found.*ziplab\/LITv2.*init_cfg=null/);
+  await expect(missing.loadInitCheckpoints()).rejects.toThrow(/backbone\.init_cfg\.checkpoint: pretrained checkpoint 'checkpoints\/nope_litv2_s\.pth' not found.*ziplab\/LITv2.*init_cfg=null/);
   missing.dispose();
 });
 
