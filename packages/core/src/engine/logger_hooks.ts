@@ -113,7 +113,7 @@ export class LoggerHook implements Hook {
       const metrics = Object.entries(rec)
         .filter(([k]) => !['mode', 'epoch', 'iter'].includes(k))
         .map(([k, v]) => `${k}: ${typeof v === 'number' ? v.toFixed(4) : v}`);
-      this.print(`Eval at epoch ${rec.epoch}, iter ${rec.iter}: ${metrics.join(', ')}`);
+      this.print(`Eval at ${runner.mode === 'epoch' ? `epoch ${rec.epoch}, ` : ''}iter ${rec.iter}: ${metrics.join(', ')}`);
     }
   }
 
