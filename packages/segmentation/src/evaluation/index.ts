@@ -1,4 +1,5 @@
 export * from './miou';
 export * from './miou-dirs';
 export * from './label-png';
-export { npNanMean } from './numpy-nanmean';
+// numpy-exact nan-mean (pairwise summation) lives with the other numpy semantics in @litv2/cocoapi.
+export { npNanMean } from '@litv2/cocoapi';

@@ -3,7 +3,7 @@
  * per-image intersect/union histograms, totals summed over the dataset, then IoU = I/U and Acc = I/GT per
  * class (NaN for 0/0), aAcc = sum(I)/sum(GT), and mIoU / mAcc as np.nanmean. Values are float64, unrounded.
  */
-import { npNanMean } from './numpy-nanmean';
+import { npNanMean } from '@litv2/cocoapi';
 
 export interface MiouOptions {
   numClasses: number;
