@@ -3,3 +3,4 @@ export * from './layout';
 export * from './layers';
 export * from './init';
 export * from './random';
+export * from './backprop';
