@@ -63,6 +63,25 @@ function tapeReport(): void {
     console.log(`  ${k} (${kernels.get(k)} nodes): ${mb(e.bytes)} in ${e.n} buffers; ${top}`);
   }
   console.log(`  tape: ${tape.length} nodes, saved ${mb(total)}`);
+  // Live tensors in the open tidy scopes that no tape node saved: forward garbage not yet disposed.
+  const scopes = (tf.engine() as unknown as { state: { scopeStack: { name: string; track: tf.Tensor[] }[] } }).state.scopeStack;
+  let vb = 0;
+  for (const v of Object.values(tf.engine().registeredVariables)) if (!seen.has(v.dataId)) { seen.add(v.dataId); vb += v.size * 4; }
+  let sb = 0;
+  for (const sc of scopes) for (const t of sc.track) if (!t.isDisposed && !seen.has(t.dataId)) sb += t.size * 4;
+  console.log(`  variables not saved ${mb(vb)}, scopes ${scopes.length} unsaved ${mb(sb)}, tf.memory ${mb(tf.memory().numBytes)}`);
+  for (const sc of scopes) {
+    const shapes = new Map<string, number>();
+    let n = 0;
+    for (const t of sc.track) {
+      if (t.isDisposed || seen.has(t.dataId)) continue;
+      seen.add(t.dataId);
+      const k = `${t.dtype}[${t.shape}]`;
+      shapes.set(k, (shapes.get(k) ?? 0) + t.size * 4);
+      n += t.size * 4;
+    }
+    if (n > 2 ** 20) console.log(`  scope ${sc.name}: ${mb(n)} unsaved live; ${[...shapes].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, b]) => `${k} ${mb(b)}`).join(', ')}`);
+  }
 }
 /** Buffers saved on the tape so far (each counted once). */
 function savedBytes(): number {
@@ -106,9 +125,13 @@ model.train();
 for (let i = 0; i < iters; i++) {
   const t0 = performance.now();
   let atLoss = { numBytes: 0, numTensors: 0 };
+  let poolAtLoss = 0;
+  let rssAtLoss = 0;
   const { value, grads } = (argv.includes("--tfjs-grads") ? tf.variableGrads : variableGradsLean)(() => {
     const loss = tf.addN(Object.values(model.forwardTrain(batch))) as tf.Scalar;
     atLoss = tf.memory();
+    poolAtLoss = nativePoolStats().pooledMB;
+    rssAtLoss = process.memoryUsage().rss;
     if (argv.includes('--tape')) tapeReport();
     return loss;
   }, opt.params.map((p) => p.variable));
@@ -124,6 +147,6 @@ for (let i = 0; i < iters; i++) {
   perModule.clear();
   console.log(
     `iter ${i + 1}: ${s.toFixed(2)} s (fwd+bwd ${(tFwdBwd / 1000).toFixed(2)}), loss ${loss.toFixed(4)}, peak RSS ${mb(peakRss())}, RSS ${mb(process.memoryUsage().rss)}, ` +
-      `at loss ${mb(atLoss.numBytes)} in ${atLoss.numTensors} tensors, after ${mb(m.numBytes)} in ${m.numTensors}, pool ${nativePoolStats().pooledMB.toFixed(0)} MB`,
+      `at loss: RSS ${mb(rssAtLoss)}, pool ${poolAtLoss.toFixed(0)} MB, ${mb(atLoss.numBytes)} in ${atLoss.numTensors} tensors, after ${mb(m.numBytes)} in ${m.numTensors}, pool ${nativePoolStats().pooledMB.toFixed(0)} MB (hits ${nativePoolStats().hits}, misses ${nativePoolStats().misses})`,
   );
 }
