@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src';
-import { add, attention, conv2dBias, dropPathScale, geluLinear, linear, view } from '../src/nn/lean_ops';
+import { add, attention, conv2dBias, dropPathScale, geluLinear, linear, sumAll, view } from '../src/nn/lean_ops';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu', quiet: true });
@@ -39,6 +39,7 @@ describe('lean ops give the values and gradients of the plain tfjs compositions,
     expectIdentical((x) => view(x, [6, 30]).square(), (x) => x.reshape([6, 30]).square(), [x]);
     const y = rnd([2, 3, 5, 6], 4);
     expectIdentical((x, y) => add(x.square(), y), (x, y) => x.square().add(y), [x, y]);
+    expectIdentical((x) => sumAll(x.square()), (x) => x.square().sum(), [x]);
   });
 
   test('GELU + linear, DropPath scaling', () => {

@@ -4,3 +4,4 @@ export * from './layers';
 export * from './init';
 export * from './random';
 export * from './backprop';
+export * as lean from './lean_ops';

@@ -187,3 +187,12 @@ export function attention<T extends tf.Tensor>(q: T, k: tf.Tensor, v: tf.Tensor,
   if (!op) attentionOps.set(scale, (op = attentionOp(scale)));
   return op(q, k, v) as T;
 }
+
+/** Sum of all elements, saving nothing (tfjs' Sum keeps its input alive only for its shape). */
+const sumAllOp = tf.customGrad((...args: Args) => {
+  const [x] = tensors(args, 1);
+  return { value: tf.sum(x), gradFunc: (dy: tf.Tensor) => dy.reshape(x.shape.map(() => 1)).mul(tf.ones(x.shape)) };
+});
+export function sumAll(x: tf.Tensor): tf.Scalar {
+  return sumAllOp(x) as tf.Scalar;
+}
