@@ -1,8 +1,12 @@
 /**
- * Memory and time of detector training iterations (forward + backward + optimizer step) on random images:
+ * Memory and time of detector training iterations (forward + backward + AdamW step) on random images:
  *   npx tsx tools/bench/train_memory.ts [--config retinanet_litv2_s_ws4] [--size 1333x800] [--batch 2] [--iters 2]
- * Prints per iteration: seconds, peak RSS so far, tf.memory() bytes held at the loss (what the gradient tape
- * keeps alive) and after the step, and the native buffer pool's size. Weights are random (init_cfg=null).
+ *     [--tape] [--modules] [--tfjs-grads]
+ * Prints per iteration: seconds, peak RSS so far, RSS / native pool / tf.memory() at the loss (the forward's
+ * peak) and after the step. tf.memory().numBytes counts every tensor handle, so views and the tape's saved
+ * clones are counted twice; --tape lists the bytes the gradient tape really keeps (each buffer once) by
+ * kernel, --modules by model part. --tfjs-grads uses tf.variableGrads instead of variableGradsLean.
+ * Weights are random (init_cfg=null).
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildOptimizer, initBackend, variableGradsLean, nativePoolStats, type ConfigNode } from '@litv2/core';
