@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Linear } from '../nn/layers';
 import { truncLinear } from './trunc_linear';
+import { attention, view } from '../nn/lean_ops';
 import { hiloFlops } from '../analysis/flops';
 
 export interface HiLoOptions {
@@ -135,14 +136,12 @@ export class HiLo extends Module {
     const { hHeads: nh, headDim: d, hDim, scale } = this.split;
     const hg = hp / s;
     const wg = wp / s;
-    const qkv = this.h_qkv!.forward(xp) // [B, Hp, Wp, 3·hDim], channels [q|k|v] head-major
-      .reshape([b, hg, s, wg, s, 3, nh, d])
-      .transpose([5, 0, 1, 3, 6, 2, 4, 7]) // [3, B, hg, wg, nh, s, s, d]
-      .reshape([3, b * hg * wg * nh, s * s, d]);
-    const [q, k, v] = tf.unstack(qkv, 0) as tf.Tensor3D[];
-    const attn = tf.softmax(tf.matMul(q, k, false, true).mul(scale));
-    const o = tf.matMul(attn, v) // [B·hg·wg·nh, s·s, d]
-      .reshape([b, hg, wg, nh, s, s, d])
+    // `view` (a reshape that saves nothing for the gradient) wherever a plain reshape would keep a
+    // tensor alive on the tape only for its shape.
+    const qkv = view(this.h_qkv!.forward(xp), [b, hg, s, wg, s, 3, nh, d]) // channels [q|k|v] head-major
+      .transpose([5, 0, 1, 3, 6, 2, 4, 7]); // [3, B, hg, wg, nh, s, s, d]
+    const [q, k, v] = tf.unstack(view(qkv, [3, b * hg * wg * nh, s * s, d]), 0) as tf.Tensor3D[];
+    const o = view(attention(q, k, v, scale), [b, hg, wg, nh, s, s, d]) // from [B·hg·wg·nh, s·s, d]
       .transpose([0, 1, 4, 2, 5, 3, 6]) // [B, hg, s, wg, s, nh, d]
       .reshape([b, hp, wp, hDim]);
     return this.h_proj!.forward(o) as tf.Tensor4D;
@@ -153,13 +152,12 @@ export class HiLo extends Module {
     const [b, h, w] = x.shape;
     const s = this.windowSize;
     const { lHeads: nh, headDim: d, lDim, scale } = this.split;
-    const q = this.l_q!.forward(x).reshape([b, h * w, nh, d]).transpose([0, 2, 1, 3]); // [B, nh, N, d]
+    const q = view(this.l_q!.forward(x), [b, h * w, nh, d]).transpose([0, 2, 1, 3]); // [B, nh, N, d]
     const src = s > 1 ? tf.avgPool(xp, s, s, 'valid') : xp;
     const m = src.shape[1] * src.shape[2];
-    const kv = this.l_kv!.forward(src).reshape([b, m, 2, nh, d]).transpose([2, 0, 3, 1, 4]); // [2, B, nh, M, d]
+    const kv = view(this.l_kv!.forward(src), [b, m, 2, nh, d]).transpose([2, 0, 3, 1, 4]); // [2, B, nh, M, d]
     const [k, v] = tf.unstack(kv, 0);
-    const attn = tf.softmax(tf.matMul(q, k, false, true).mul(scale));
-    const o = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, h, w, lDim]);
+    const o = attention(q, k, v, scale).transpose([0, 2, 1, 3]).reshape([b, h, w, lDim]);
     return this.l_proj!.forward(o) as tf.Tensor4D;
   }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module, ModuleList } from '../nn/module';
 import { Conv2d, LayerNorm, Linear, BatchNorm2d, DropPath, Dropout, gelu } from '../nn/layers';
 import { normal, setParam } from '../nn/init';
+import { add, geluLinear } from '../nn/lean_ops';
 import { truncLinear } from '../attention/trunc_linear';
 import { HiLo } from '../attention/hilo';
 import { DeformConv2dPack } from '../ops/deform_conv_pack';
@@ -40,7 +41,10 @@ export class DWMlp extends Module {
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const h = this.drop.forward(gelu(this.dwconv.forward(this.fc1.forward(x) as tf.Tensor4D)));
+      const pre = this.dwconv.forward(this.fc1.forward(x) as tf.Tensor4D);
+      // Without dropout, GELU and fc2 form one gradient node that recomputes GELU instead of saving it.
+      if (!this.drop.training || this.drop.p === 0) return geluLinear(pre, this.fc2.weight, this.fc2.bias!) as tf.Tensor4D;
+      const h = this.drop.forward(gelu(pre));
       return this.drop.forward(this.fc2.forward(h)) as tf.Tensor4D;
     });
   }
@@ -72,7 +76,7 @@ export class ConvFFNBlock extends Module {
     this.mlp = this.addModule('mlp', new DWMlp(o.dim, Math.trunc(o.dim * o.mlpRatio), o.dropRate, o.init));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => x.add(this.dropPath.forward(this.mlp.forward(this.norm2.forward(x)))) as tf.Tensor4D);
+    return tf.tidy(() => add(x, this.dropPath.forward(this.mlp.forward(this.norm2.forward(x)))));
   }
 }
 
@@ -95,8 +99,8 @@ export class AttentionBlock extends Module {
     return tf.tidy(() => {
       const a = this.attn.forward(this.norm1.forward(x));
       tap?.('attn_out', a);
-      const y = x.add(this.dropPath.forward(a)) as tf.Tensor4D;
-      return y.add(this.dropPath.forward(this.mlp.forward(this.norm2.forward(y)))) as tf.Tensor4D;
+      const y = add(x, this.dropPath.forward(a));
+      return add(y, this.dropPath.forward(this.mlp.forward(this.norm2.forward(y))));
     });
   }
 }

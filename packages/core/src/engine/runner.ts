@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getRandomState, setRandomState } from '../nn/random';
+import { variableGradsLean } from '../nn/backprop';
 import type { DataLoader } from '../data/dataloader';
 import { disposeBatch } from '../data/collate';
 import type { Batch } from '../data/types';
@@ -156,7 +157,7 @@ export class Runner<B extends Batch = Batch> {
     let termsVec: tf.Tensor | undefined;
     let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
     try {
-      out = tf.variableGrads(() => {
+      out = variableGradsLean(() => {
         const terms = this.model.forwardTrain(batch);
         names = Object.keys(terms);
         const lossNames = names.filter((n) => n.includes('loss'));

@@ -67,8 +67,8 @@ export class ConvModule extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = this.conv.forward(x);
-      if (this.norm) y = this.norm.forward(y);
+      if (!this.norm) return this.conv.forward(x, this.act !== null);
+      const y = this.norm.forward(this.conv.forward(x));
       return this.act ? tf.relu(y) : y;
     });
   }

@@ -4,3 +4,5 @@ export * from './layers';
 export * from './init';
 export * from './random';
 export * from './conv_module';
+export * from './backprop';
+export * as lean from './lean_ops';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { kaimingUniformDefault } from './init';
 import { nextSeed } from './random';
-import { fusedGelu, fusedLayerNorm } from '../backend/native_fused';
+import { fusedLayerNorm } from '../backend/native_fused';
+import { conv2dBias, dropPathScale, geluValue, linear } from './lean_ops';
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (Array.isArray(v) ? v : [v, v]);
@@ -17,11 +18,7 @@ export class Linear extends Module {
     if (opts.bias ?? true) this.bias = this.addParameter('bias', kaimingUniformDefault([outFeatures], inFeatures));
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const lead = x.shape.slice(0, -1);
-      const y = tf.matMul(x.reshape([-1, this.inFeatures]), this.weight).reshape([...lead, this.outFeatures]);
-      return this.bias ? y.add(this.bias) : y;
-    });
+    return linear(x, this.weight, this.bias);
   }
 }
 
@@ -65,11 +62,16 @@ export class Conv2d extends Module {
     if (opts.bias ?? true) this.bias = this.addParameter('bias', kaimingUniformDefault([outChannels], fanIn));
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
+  /** `relu` applies ReLU to the output (fused into one gradient node with the conv and bias). */
+  forward(x: tf.Tensor4D, relu = false): tf.Tensor4D {
     return tf.tidy(() => {
       const [ph, pw] = this.padding;
       const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
-      const padArg = ph === 0 && pw === 0 ? 'valid' : pad;
+      const padArg = ph === 0 && pw === 0 ? ('valid' as const) : pad;
+      if (this.bias && (this.groups === 1 || this.depthwise)) {
+        const o = { strides: this.stride, pad: padArg, dilations: this.dilation, depthwise: this.depthwise, relu };
+        return conv2dBias(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D, o);
+      }
       let y: tf.Tensor4D;
       if (this.groups === 1) {
         y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, padArg, 'NHWC', this.dilation) as tf.Tensor4D;
@@ -82,7 +84,8 @@ export class Conv2d extends Module {
         const ws = tf.split(this.weight as tf.Tensor4D, this.groups, 3);
         y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, ws[g].reshape([...this.kernel, cin, cout]) as tf.Tensor4D, this.stride, padArg, 'NHWC', this.dilation)), 3) as tf.Tensor4D;
       }
-      return this.bias ? y.add(this.bias) : y;
+      if (this.bias) y = y.add(this.bias);
+      return relu ? tf.relu(y) : y;
     });
   }
 }
@@ -172,9 +175,7 @@ export class GroupNorm extends Module {
 
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)), PyTorch's `nn.GELU()` default. */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  const fused = fusedGelu(x);
-  if (fused) return fused;
-  return tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5) as T);
+  return geluValue(x);
 }
 
 export class GELU extends Module {
@@ -194,7 +195,7 @@ export class DropPath extends Module {
       const keep = 1 - this.p;
       const shape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
       const mask = tf.randomUniform(shape, 0, 1, 'float32', nextSeed()).add(keep).floor();
-      return x.div(keep).mul(mask) as T;
+      return dropPathScale(keep)(x, mask) as T;
     });
   }
 }

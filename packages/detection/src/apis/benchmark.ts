@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { variableGradsLean } from '@litv2/core';
 import type { RetinaNet } from '../detectors/retinanet';
 import { retinanetFlops } from '../analysis/flops';
 import type { DetImgMeta } from '../structures/img_meta';
@@ -80,7 +81,7 @@ export async function benchmarkTrainStep(model: RetinaNet, opts: { h?: number; w
   try {
     for (let i = 0; i < (opts.warmup ?? 1) + (opts.iters ?? 2); i++) {
       const t0 = performance.now();
-      const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.forwardTrain(batch))) as tf.Scalar, vars);
+      const { value, grads } = variableGradsLean(() => tf.addN(Object.values(model.forwardTrain(batch))) as tf.Scalar, vars);
       await value.data();
       await Promise.all(Object.values(grads).map((g) => g.data()));
       tf.dispose([value, ...Object.values(grads)]);

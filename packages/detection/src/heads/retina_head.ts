@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Conv2d, ConvModule, Module, ModuleList, nextSeed, setParam, type ConfigOrigin, type NormCfg } from '@litv2/core';
+import { ConfigError, Conv2d, ConvModule, lean, Module, ModuleList, nextSeed, setParam, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { AnchorGenerator, anchorInsideFlags, concatLevels, type AnchorGeneratorConfig } from '../task_modules/anchors/anchor_generator';
 import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderConfig } from '../task_modules/coders/delta_xywh_coder';
 import { MaxIoUAssigner, type MaxIoUAssignerConfig } from '../task_modules/assigners/max_iou_assigner';
@@ -272,10 +272,10 @@ export class RetinaHead extends Module {
         const reg = outs.bboxPreds[l].reshape([b, size, 4]);
         const labels = t.labels.slice([0, off], [-1, size]).reshape([b * size]) as tf.Tensor1D;
         const lw = t.labelWeights.slice([0, off], [-1, size]).reshape([b * size]);
-        lossCls.push(this.lossCls.forward(cls, labels, lw, null, 'none').sum().div(t.numTotalPos));
+        lossCls.push(lean.sumAll(this.lossCls.forward(cls, labels, lw, null, 'none')).div(t.numTotalPos));
         const tgt = t.bboxTargets.slice([0, off, 0], [-1, size, -1]);
         const bw = t.bboxWeights.slice([0, off, 0], [-1, size, -1]);
-        lossBbox.push(this.lossBbox.forward(reg, tgt, bw, null, 'none').sum().div(t.numTotalPos));
+        lossBbox.push(lean.sumAll(this.lossBbox.forward(reg, tgt, bw, null, 'none')).div(t.numTotalPos));
         off += size;
       });
       return { lossCls, lossBbox } as unknown as tf.TensorContainer;

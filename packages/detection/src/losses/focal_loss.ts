@@ -16,10 +16,16 @@ export function sigmoidFocalLoss(
   const gamma = opts.gamma ?? 2;
   const alpha = opts.alpha ?? 0.25;
   return tf.tidy(() => {
-    const c = pred.shape[1];
-    const t = tf.oneHot(labels.toInt(), c + 1).slice([0, 0], [-1, c]).toFloat();
-    return weightReduceLoss(focalElementwise(pred, t, gamma, alpha), weight, opts.reduction ?? 'mean', opts.avgFactor);
+    // A per-anchor weight is applied inside the focal op, so autodiff keeps no (N, C) product for it.
+    const perRow = weight && weight.rank === 1 ? weight.toFloat() : null;
+    const l = focalElementwise(pred, labels.toInt(), perRow, gamma, alpha);
+    return weightReduceLoss(l, perRow ? null : weight, opts.reduction ?? 'mean', opts.avgFactor);
   });
+}
+
+/** 0/1 targets (N, C) from labels in [0, C] (label C = background, its column dropped). */
+function oneHotTargets(labels: tf.Tensor, c: number): tf.Tensor {
+  return tf.tidy(() => tf.oneHot(labels, c + 1).slice([0, 0], [-1, c]).toFloat());
 }
 
 /** Element-wise focal terms; `t` is the 0/1 target matrix. Kept out of the tape (see `focalElementwise`). */
@@ -36,19 +42,30 @@ function focalForward(x: tf.Tensor, t: tf.Tensor, gamma: number, alpha: number):
 }
 
 /**
- * The focal terms as one differentiable op with an analytic gradient, so autodiff keeps only (x, t) instead of a
- * dozen (N, C) intermediates (80 classes × ~150k anchors per image at 1333×800):
+ * The (optionally row-weighted) focal terms as one differentiable op with an analytic gradient, so autodiff keeps
+ * only the logits, labels and row weights instead of a dozen (N, C) intermediates (80 classes × ~150k anchors per
+ * image at 1333×800):
  * d/dx = α_t·[γ·pt^(γ-1)·(1-2t)·p(1-p)·bce + pt^γ·(p - t)].
  */
-function focalElementwise(x: tf.Tensor, t: tf.Tensor, gamma: number, alpha: number): tf.Tensor {
+function focalElementwise(x: tf.Tensor, labels: tf.Tensor, rowWeight: tf.Tensor | null, gamma: number, alpha: number): tf.Tensor {
+  const c = x.shape[1]!;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xi, ti, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([xi, ti]);
+    const n = rowWeight ? 3 : 2;
+    const [xi, li, wi] = args.slice(0, n) as tf.Tensor[];
+    const save = args[n] as tf.GradSaveFunc;
+    // The (N, C) targets are rebuilt from the labels in the backward pass instead of being saved.
+    save(wi ? [xi, li, wi] : [xi, li]);
+    const value = tf.tidy(() => {
+      const l = focalForward(xi, oneHotTargets(li, c), gamma, alpha);
+      return wi ? l.mul(wi.expandDims(1)) : l;
+    });
     return {
-      value: focalForward(xi, ti, gamma, alpha),
+      value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ts] = saved;
+        const [xs, ls, ws] = saved;
         const dx = tf.tidy(() => {
+          const ts = oneHotTargets(ls, c);
+          const dl = ws ? dy.mul(ws.expandDims(1)) : dy;
           const p = tf.sigmoid(xs);
           const pt = tf.sub(1, p).mul(ts).add(p.mul(tf.sub(1, ts)));
           const alphaT = ts.mul(2 * alpha - 1).add(1 - alpha);
@@ -59,13 +76,14 @@ function focalElementwise(x: tf.Tensor, t: tf.Tensor, gamma: number, alpha: numb
             const ptG1 = gamma === 1 ? tf.onesLike(pt) : gamma === 2 ? pt : pt.pow(gamma - 1);
             g = g.add(ptG1.mul(gamma).mul(tf.sub(1, ts.mul(2))).mul(p.mul(tf.sub(1, p))).mul(bce));
           }
-          return g.mul(alphaT).mul(dy);
+          return g.mul(alphaT).mul(dl);
         });
-        return [dx, tf.zerosLike(ts)];
+        const rest = saved.slice(1).map((t) => tf.zeros(t.shape));
+        return [dx, ...rest];
       },
     };
   });
-  return op(x, t) as tf.Tensor;
+  return (rowWeight ? op(x, labels, rowWeight) : op(x, labels)) as tf.Tensor;
 }
 
 export interface FocalLossConfig {
