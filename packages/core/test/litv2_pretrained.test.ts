@@ -90,17 +90,14 @@ test('convert-checkpoint: official .pth -> our format, key report against cls / 
   tf.dispose([...Object.values(back), ...Object.values(orig)]);
 });
 
-// Slower variants (each re-reads the .pth): LITV2_LONG_TESTS=1.
-const longTest = process.env.LITV2_LONG_TESTS ? test : test.skip;
-
-longTest('convert-checkpoint against the det backbone reports the missing output norms and the dropped head', async () => {
+test('convert-checkpoint against the det backbone reports the missing output norms and the dropped head', async () => {
   const det = await convertLITv2Checkpoint({ input: tinyPth, output: path.join(tmp, 'tiny_det.ckpt'), size: 's', variant: 'det', arch: tinyArch });
   expect(det.missingKeys).toEqual(['norm1.weight', 'norm1.bias', 'norm2.weight', 'norm2.bias', 'norm3.weight', 'norm3.bias']);
   expect(det.unexpectedKeys.sort()).toEqual(['head.bias', 'head.weight', 'norm.bias', 'norm.weight']);
   expect(det.converted).toBe(103);
 });
 
-longTest("a whole detector checkpoint is read through its 'backbone.' prefix", async () => {
+test("a whole detector checkpoint is read through its 'backbone.' prefix", async () => {
   const src = new LITv2Backbone({ ...tinyArch, variant: 'det' }, { init: false });
   const sd = src.stateDict();
   const prefixed: Record<string, tf.Tensor> = { 'neck.lateral_convs.0.conv.weight': tf.zeros([2, 2, 1, 1]) };
