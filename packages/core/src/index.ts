@@ -14,3 +14,4 @@ export * from './necks';
 export * from './ops/nms';
 export * from './checkpoint';
 export * from './config';
+export * from './ops/roi_align';

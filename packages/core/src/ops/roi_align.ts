@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs';
+
+const f32 = Math.fround;
+
+export interface RoiAlignOptions {
+  /** Output bins per side: n for n×n, or [outH, outW]. */
+  outputSize: number | readonly [number, number];
+  /** Multiplies the roi coordinates (in float32), e.g. 1/stride of the feature map. */
+  spatialScale: number;
+  /** Samples per bin side; 0 picks ceil(roiSize / outSize) per roi (adaptive). */
+  samplingRatio?: number;
+  /** true (default): pixel centres at +0.5, no minimum roi size. false: legacy, rois at least 1×1. */
+  aligned?: boolean;
+}
+
+/** Sparse bilinear tables: output row `seg[k]` receives `weight[k]` × feature row `index[k]`. */
+interface SampleTable {
+  index: Int32Array;
+  seg: Int32Array;
+  weight: Float32Array;
+}
+
+/**
+ * RoIAlign with mmcv semantics (avg pooling). `features` is NHWC [B, H, W, C]; `rois` is [R, 5] rows of
+ * (batch_idx, x1, y1, x2, y2) in image coordinates. Returns [R, outH, outW, C].
+ *
+ * The sample positions and bilinear weights depend only on the rois, so they are computed here on the CPU
+ * (rois are few) into a sparse table; the features are then gathered and summed per bin with tfjs kernels.
+ * Differentiable w.r.t. `features` (first order; no gradient flows to the rois, as in mmcv).
+ */
+export function roiAlign(features: tf.Tensor4D, rois: tf.Tensor2D | Float32Array, opts: RoiAlignOptions): tf.Tensor4D {
+  if (features.rank !== 4) throw new Error(`roiAlign: features must be NHWC rank 4, got shape [${features.shape}]`);
+  const [B, H, W, C] = features.shape;
+  const [outH, outW] = typeof opts.outputSize === 'number' ? [opts.outputSize, opts.outputSize] : opts.outputSize;
+  if (!(Number.isInteger(outH) && Number.isInteger(outW) && outH > 0 && outW > 0)) {
+    throw new Error(`roiAlign: outputSize must be positive integers, got ${JSON.stringify(opts.outputSize)}`);
+  }
+  const samplingRatio = opts.samplingRatio ?? 0;
+  if (!Number.isInteger(samplingRatio) || samplingRatio < 0) throw new Error(`roiAlign: samplingRatio must be a non-negative integer, got ${samplingRatio}`);
+  let roiData: Float32Array;
+  if (rois instanceof Float32Array) {
+    roiData = rois;
+  } else {
+    if (rois.rank !== 2 || rois.shape[1] !== 5) throw new Error(`roiAlign: rois must be [R, 5], got shape [${rois.shape}]`);
+    roiData = rois.dataSync() as Float32Array;
+  }
+  if (roiData.length % 5 !== 0) throw new Error(`roiAlign: rois has ${roiData.length} values, not a multiple of 5`);
+  const R = roiData.length / 5;
+  if (R === 0) return tf.zeros([0, outH, outW, C]);
+  const table = buildSampleTable(roiData, B, H, W, outH, outW, f32(opts.spatialScale), samplingRatio, opts.aligned ?? true);
+  const S = R * outH * outW;
+  const N = table.weight.length;
+  // tfjs's UnsortedSegmentSum (and so the stock gradient of gather) loops once per segment on the CPU backend,
+  // which is far too slow for B·H·W segments; ScatterNd sums duplicate indices in one pass. It has no registered
+  // gradient, so the backward pass (the transpose of the same sparse map) is given here.
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const value = tf.tidy(() => {
+      const picked = tf.gather(tf.reshape(x, [B * H * W, C]), tf.tensor1d(table.index, 'int32'));
+      const weighted = tf.mul(picked, tf.tensor2d(table.weight, [N, 1]));
+      return tf.reshape(tf.scatterND(tf.tensor2d(table.seg, [N, 1], 'int32'), weighted, [S, C]), [R, outH, outW, C]);
+    });
+    const gradFunc = (dy: tf.Tensor): tf.Tensor => {
+      const rows = tf.gather(tf.reshape(dy, [S, C]), tf.tensor1d(table.seg, 'int32'));
+      const weighted = tf.mul(rows, tf.tensor2d(table.weight, [N, 1]));
+      return tf.reshape(tf.scatterND(tf.tensor2d(table.index, [N, 1], 'int32'), weighted, [B * H * W, C]), [B, H, W, C]);
+    };
+    return { value, gradFunc };
+  });
+  return op(features) as tf.Tensor4D;
+}
+
+/**
+ * Follows mmcv's roi_align (aligned, avg) in float32: bin = size/out, samples at start + (i + .5)·bin/grid,
+ * bilinear neighbours clamped at the border, samples beyond [-1, H]×[-1, W] give 0 but still count in the
+ * average. Weights of the same pixel within one bin are merged, which keeps the gather small.
+ */
+function buildSampleTable(
+  rois: Float32Array, B: number, H: number, W: number, outH: number, outW: number,
+  scale: number, samplingRatio: number, aligned: boolean,
+): SampleTable {
+  const R = rois.length / 5;
+  const index: number[] = [];
+  const seg: number[] = [];
+  const weight: number[] = [];
+  const offset = aligned ? 0.5 : 0;
+  const acc = new Map<number, number>();
+  const add = (pix: number, w: number) => acc.set(pix, (acc.get(pix) ?? 0) + w);
+  for (let r = 0; r < R; r++) {
+    const b = rois[r * 5];
+    if (!Number.isInteger(b) || b < 0 || b >= B) throw new Error(`roiAlign: rois[${r}] batch index ${b} is not an integer in [0, ${B})`);
+    const x1 = f32(f32(rois[r * 5 + 1] * scale) - offset);
+    const y1 = f32(f32(rois[r * 5 + 2] * scale) - offset);
+    const x2 = f32(f32(rois[r * 5 + 3] * scale) - offset);
+    const y2 = f32(f32(rois[r * 5 + 4] * scale) - offset);
+    let roiW = f32(x2 - x1);
+    let roiH = f32(y2 - y1);
+    if (aligned) {
+      // mmcv asserts this; torchvision silently returns zeros.
+      if (roiW < 0 || roiH < 0) throw new Error(`roiAlign: rois[${r}] has negative width/height (${rois.subarray(r * 5 + 1, r * 5 + 5).join(', ')})`);
+    } else {
+      roiW = Math.max(roiW, 1);
+      roiH = Math.max(roiH, 1);
+    }
+    const binH = f32(roiH / outH);
+    const binW = f32(roiW / outW);
+    const gridH = samplingRatio > 0 ? samplingRatio : Math.ceil(roiH / outH);
+    const gridW = samplingRatio > 0 ? samplingRatio : Math.ceil(roiW / outW);
+    const inv = 1 / Math.max(gridH * gridW, 1);
+    const base = b * H * W;
+    for (let ph = 0; ph < outH; ph++) {
+      for (let pw = 0; pw < outW; pw++) {
+        acc.clear();
+        for (let iy = 0; iy < gridH; iy++) {
+          const y = f32(f32(y1 + f32(ph * binH)) + f32(f32((iy + 0.5) * binH) / gridH));
+          for (let ix = 0; ix < gridW; ix++) {
+            const x = f32(f32(x1 + f32(pw * binW)) + f32(f32((ix + 0.5) * binW) / gridW));
+            if (y < -1 || y > H || x < -1 || x > W) continue;
+            const [yLo, yHi, ly] = neighbours(y, H);
+            const [xLo, xHi, lx] = neighbours(x, W);
+            const hy = 1 - ly;
+            const hx = 1 - lx;
+            add(base + yLo * W + xLo, hy * hx * inv);
+            add(base + yLo * W + xHi, hy * lx * inv);
+            add(base + yHi * W + xLo, ly * hx * inv);
+            add(base + yHi * W + xHi, ly * lx * inv);
+          }
+        }
+        const s = (r * outH + ph) * outW + pw;
+        for (const [pix, w] of acc) {
+          if (w === 0) continue;
+          index.push(pix);
+          seg.push(s);
+          weight.push(w);
+        }
+      }
+    }
+  }
+  // Keep the output connected to the features even when every roi is empty, so gradients are zeros, not an error.
+  if (index.length === 0) {
+    index.push(0);
+    seg.push(0);
+    weight.push(0);
+  }
+  return { index: Int32Array.from(index), seg: Int32Array.from(seg), weight: Float32Array.from(weight) };
+}
+
+/** Lower/upper neighbour and the fractional part along one axis, clamped as mmcv's bilinear_interpolate does. */
+function neighbours(v: number, size: number): [number, number, number] {
+  const c = v <= 0 ? 0 : v;
+  const lo = Math.floor(c);
+  if (lo >= size - 1) return [size - 1, size - 1, 0];
+  return [lo, lo + 1, f32(c - lo)];
+}
