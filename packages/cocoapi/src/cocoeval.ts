@@ -5,6 +5,7 @@
  */
 import type { COCO } from './coco';
 import { buildTable, maskOf, type AnnTable } from './eval-data';
+import { boxPairIou } from './iou';
 import { rleArea, rleIntersectUnion, type RLE } from './rle';
 import { Params, type IouType } from './params';
 import { formatSummaryLine, summarizeDets, type SummaryArrays } from './summarize';
@@ -149,24 +150,10 @@ export class COCOeval {
       const gy = gb[4 * gj + 1];
       const gw = gb[4 * gj + 2];
       const gh = gb[4 * gj + 3];
-      const ga = gw * gh;
       const crowd = gt.crowd[gj] === 1;
       for (let d = 0; d < D; d++) {
         const dj = dIdx[d];
-        const dx = db[4 * dj];
-        const dy = db[4 * dj + 1];
-        const dw = db[4 * dj + 2];
-        const dh = db[4 * dj + 3];
-        const o = d * G + g;
-        out[o] = 0;
-        // Same formula and operation order as bbIou in iou.ts (continuous coordinates, no +1).
-        const iw = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
-        if (iw <= 0) continue;
-        const ih = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
-        if (ih <= 0) continue;
-        const i = iw * ih;
-        const da = dw * dh;
-        out[o] = i / (crowd ? da : da + ga - i);
+        out[d * G + g] = boxPairIou(db[4 * dj], db[4 * dj + 1], db[4 * dj + 2], db[4 * dj + 3], gx, gy, gw, gh, crowd);
       }
     }
     if (this.params.iouType !== 'segm') return;

@@ -6,6 +6,20 @@
  */
 import { rleArea, rleIntersectUnion, rleToBboxInto, type RLE } from './rle';
 
+/**
+ * IoU of one [x, y, w, h] detection box with one ground-truth box (continuous coordinates, no +1), in the
+ * C mask API's operation order; a crowd ground truth divides by the detection's area.
+ */
+export function boxPairIou(dx: number, dy: number, dw: number, dh: number, gx: number, gy: number, gw: number, gh: number, crowd: boolean): number {
+  const iw = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
+  if (iw <= 0) return 0;
+  const ih = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
+  if (ih <= 0) return 0;
+  const i = iw * ih;
+  const da = dw * dh;
+  return i / (crowd ? da : da + gw * gh - i);
+}
+
 /** Boxes are packed [x, y, w, h] per row. */
 export function bbIou(
   dt: ArrayLike<number>,
@@ -20,23 +34,9 @@ export function bbIou(
     const gy = gt[4 * g + 1];
     const gw = gt[4 * g + 2];
     const gh = gt[4 * g + 3];
-    const ga = gw * gh;
     const crowd = iscrowd !== null && iscrowd[g] ? true : false;
     for (let d = 0; d < m; d++) {
-      const dx = dt[4 * d];
-      const dy = dt[4 * d + 1];
-      const dw = dt[4 * d + 2];
-      const dh = dt[4 * d + 3];
-      const da = dw * dh;
-      const o = d * n + g;
-      out[o] = 0;
-      const iw = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
-      if (iw <= 0) continue;
-      const ih = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
-      if (ih <= 0) continue;
-      const i = iw * ih;
-      const u = crowd ? da : da + ga - i;
-      out[o] = i / u;
+      out[d * n + g] = boxPairIou(dt[4 * d], dt[4 * d + 1], dt[4 * d + 2], dt[4 * d + 3], gx, gy, gw, gh, crowd);
     }
   }
   return out;
