@@ -19,3 +19,9 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor {
   const [b, h, n, d] = x.shape;
   return x.transpose([0, 2, 1, 3]).reshape([b, n, h * d]);
 }
+
+/** Head count and softmax scale of a multi-head layer: `qk_scale` when given, else head_dim^-0.5. */
+export function headsAndScale(layer: string, dim: number, numHeads = 8, qkScale?: number | null): { numHeads: number; scale: number } {
+  if (dim % numHeads) throw new Error(`${layer}: dim ${dim} must be divisible by num_heads ${numHeads}`);
+  return { numHeads, scale: qkScale || (dim / numHeads) ** -0.5 };
+}

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Conv2d, LayerNorm, type Linear } from '../nn/layers';
 import { truncLinear } from './trunc_linear';
-import { mergeHeads, sdpa, splitHeads } from './mha';
+import { headsAndScale, mergeHeads, sdpa, splitHeads } from './mha';
 import type { AttentionOptions } from './msa';
 
 /**
@@ -20,9 +20,7 @@ export class SRA extends Module {
   readonly scale: number;
   constructor(readonly dim: number, readonly srRatio: number, opts: AttentionOptions = {}) {
     super();
-    this.numHeads = opts.numHeads ?? 8;
-    if (dim % this.numHeads) throw new Error(`SRA: dim ${dim} must be divisible by num_heads ${this.numHeads}`);
-    this.scale = opts.qkScale || (dim / this.numHeads) ** -0.5;
+    ({ numHeads: this.numHeads, scale: this.scale } = headsAndScale('SRA', dim, opts.numHeads, opts.qkScale));
     const init = opts.init ?? true;
     this.q = this.addModule('q', truncLinear(dim, dim, opts.qkvBias ?? false, init));
     this.kv = this.addModule('kv', truncLinear(dim, 2 * dim, opts.qkvBias ?? false, init));

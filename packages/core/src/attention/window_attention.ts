@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import type { Linear } from '../nn/layers';
 import { truncLinear } from './trunc_linear';
+import { headsAndScale } from './mha';
 import type { AttentionOptions } from './msa';
 
 /**
@@ -15,9 +16,7 @@ export class WindowAttention extends Module {
   readonly scale: number;
   constructor(readonly dim: number, readonly windowSize: number, opts: AttentionOptions = {}) {
     super();
-    this.numHeads = opts.numHeads ?? 8;
-    if (dim % this.numHeads) throw new Error(`WindowAttention: dim ${dim} must be divisible by num_heads ${this.numHeads}`);
-    this.scale = opts.qkScale || (dim / this.numHeads) ** -0.5;
+    ({ numHeads: this.numHeads, scale: this.scale } = headsAndScale('WindowAttention', dim, opts.numHeads, opts.qkScale));
     this.qkv = this.addModule('qkv', truncLinear(dim, 3 * dim, opts.qkvBias ?? false, opts.init ?? true));
     this.proj = this.addModule('proj', truncLinear(dim, dim, true, opts.init ?? true));
   }
