@@ -1,21 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@litv2/core';
 import { deformConv2d } from '@litv2/core/ops/deform_conv';
+import { rand } from './helpers/lcg';
 
 beforeAll(async () => {
   await initBackend({ quiet: true });
 });
 
-/** Deterministic pseudo-random numbers (LCG) so the test data does not depend on tfjs RNG. */
-function rand(n: number, seed: number, scale = 1): Float64Array {
-  let s = seed >>> 0;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 - 0.5) * 2 * scale;
-  }
-  return out;
-}
 
 interface Geo { b: number; h: number; w: number; c: number; o: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number; dg: number; groups: number }
 

@@ -5,20 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, HiLo, deformConv2d } from '@litv2/core';
+import { rand } from './helpers/lcg';
 
 beforeAll(async () => {
   await initBackend({ quiet: true });
 });
 
-function rand(n: number, seed: number, scale = 1): Float64Array {
-  let s = seed >>> 0;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 - 0.5) * 2 * scale;
-  }
-  return out;
-}
 
 /** Central finite differences of f at every coordinate of p (float64). */
 function numericGrad(f: () => number, p: Float64Array, h = 1e-6): Float64Array {
