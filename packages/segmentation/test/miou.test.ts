@@ -7,22 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { evaluateMiou, evaluateMiouDirs, miouToJson, npNanMean, readLabelPng, writeLabelPng } from '../src/evaluation';
+import { referenceDir, repoRoot as ROOT } from './helpers/paths';
 
-function repoRoot(): string {
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = path.resolve(start);
-    for (;;) {
-      if (fs.existsSync(path.join(dir, 'nx.json'))) return dir;
-      const up = path.dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
-  throw new Error('repo root (directory with nx.json) not found');
-}
-
-const ROOT = repoRoot();
-const MIOU_REF = path.resolve(ROOT, '../shared/reference/coco/miou');
+const MIOU_REF = path.join(referenceDir, 'coco', 'miou');
 const cases = fs.readdirSync(MIOU_REF).filter((d) => fs.existsSync(path.join(MIOU_REF, d, 'expected.json'))).sort();
 
 interface Input {
