@@ -1,4 +1,4 @@
-// N-API surface of the native kernels. Shape logic lives in TypeScript (packages/core/src/backend/native*.ts);
+// N-API surface of the native kernels. Shape logic lives in TypeScript (packages/core/src/backend/native/*.ts);
 // here every entry point checks that the buffers it writes or reads are large enough, then runs a kernel.
 #include <napi.h>
 

@@ -1,3 +1,3 @@
 export * from './backend';
 export * from './native';
-export { fusedGelu, fusedLayerNorm } from './native_fused';
+export { FUSED_KERNEL_NAMES, fusedGelu, fusedLayerNorm, registerFusedGradients } from './fused_ops';

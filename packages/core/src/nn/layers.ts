@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { kaimingUniformDefault } from './init';
 import { nextSeed } from './random';
-import { fusedLayerNorm } from '../backend/native_fused';
+import { layerNormValue } from '../backend/fused_ops';
 import { conv2dBias, dropPathScale, geluValue, linear } from './lean_ops';
 
 type Pair = number | [number, number];
@@ -100,13 +100,8 @@ export class LayerNorm extends Module {
     this.bias = this.addParameter('bias', tf.zeros([dim]));
   }
   forward<T extends tf.Tensor>(x: T): T {
-    // One kernel on the native cpu path; the tfjs composition elsewhere.
-    const fused = fusedLayerNorm(x, this.weight, this.bias, this.eps);
-    if (fused) return fused;
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      return x.sub(mean).mul(tf.rsqrt(variance.add(this.eps))).mul(this.weight).add(this.bias) as T;
-    });
+    // One kernel where the backend has the fused op; the tfjs composition elsewhere.
+    return layerNormValue(x, this.weight, this.bias, this.eps);
   }
 }
 

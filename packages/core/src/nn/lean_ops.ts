@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_GELU_GRAD, fusedGelu } from '../backend/native_fused';
+import { geluGradient, geluValue } from '../backend/fused_ops';
+
+// GELU and its gradient are fused ops (one kernel where the backend has one); nn exports them under these names.
+export { geluGradient, geluValue };
 
 /**
  * Ops whose gradient keeps only what their backward pass needs.
@@ -73,26 +76,6 @@ const linearNoBias = linearOp(false);
 /** x [..., in] · W [in, out] + b [out]. */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return b ? linearBias(x, w, b) : linearNoBias(x, w);
-}
-
-/** Exact GELU (fused kernel where the backend has it). */
-export function geluValue<T extends tf.Tensor>(x: T): T {
-  return fusedGelu(x) ?? tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5) as T);
-}
-
-/**
- * dy · GELU'(x): the fused kernel, else the steps tfjs' autodiff takes through the composition in `geluValue`
- * (written out: a nested tf.grad inside a backward pass would reset the engine's active tape).
- */
-export function geluGradient(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
-  if (x.dtype === 'float32' && tf.getKernel(FUSED_GELU_GRAD, tf.getBackend())) return tf.engine().runKernel(FUSED_GELU_GRAD, { dy, x }) as tf.Tensor;
-  return tf.tidy(() => {
-    const u = x.mul(Math.SQRT1_2);
-    const dm = dy.mul(0.5);
-    const viaX = dm.mul(tf.erf(u).add(1));
-    const du = dm.mul(x).mul(tf.mul(tf.exp(tf.neg(tf.square(u))), 2 / Math.sqrt(Math.PI)));
-    return tf.add(viaX, du.mul(Math.SQRT1_2));
-  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type KernelFn, type NativeContext, alloc, canonValues, int32Values, collapse, contiguousStrides, f64, out, sizeOf, values } from './native_util';
-import { transposeData } from './native_eltwise';
+import { type KernelArgs, type KernelFn, type NativeContext, alloc, canonValues, int32Values, collapse, contiguousStrides, f64, out, sizeOf, values } from './util';
+import { transposeData } from './eltwise';
 
 const attr = (args: KernelArgs, name: string): unknown => (args.attrs as Record<string, unknown> | undefined)?.[name];
 /** Dtypes whose cpu storage is a 4-byte typed array the native copies can move. */
@@ -23,7 +23,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const [begin, size] = tf.slice_util.parseSliceParams(x, attr(args, 'begin') as number[], attr(args, 'size') as number[]);
     tf.slice_util.assertParamsValid(x, begin, size);
     const n = sizeOf(size);
-    const y = alloc(ctx.pool, x.dtype, n);
+    const y = alloc(ctx.buffers, x.dtype, n);
     if (n > 0) {
       const xs = contiguousStrides(x.shape);
       const offset = begin.reduce((acc, b, d) => acc + b * xs[d], 0);
@@ -43,7 +43,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     let begin = 0;
     return sizes.map((len) => {
       const shape = x.shape.map((d, i) => (i === axis ? len : d));
-      const y = alloc(ctx.pool, x.dtype, sizeOf(shape));
+      const y = alloc(ctx.buffers, x.dtype, sizeOf(shape));
       if (y.length > 0) {
         const c = collapse(shape, [xs]);
         ctx.addon.stridedCopy(xv, begin * xs[axis], y, f64(c.shape), f64(c.strides[0]));
@@ -59,7 +59,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const paddings = attr(args, 'paddings') as Array<[number, number]>;
     const fill = (attr(args, 'constantValue') as number) ?? 0;
     const yshape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
-    const y = alloc(ctx.pool, x.dtype, sizeOf(yshape));
+    const y = alloc(ctx.buffers, x.dtype, sizeOf(yshape));
     if (y.length > 0) {
       ctx.addon.pad(canonValues(args.backend, x), y, f64(x.shape), f64(paddings.map((p) => p[0])), f64(yshape), fill, x.dtype === 'int32');
     }
@@ -72,7 +72,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const axis = tf.util.parseAxisParam(attr(args, 'axis') as number, list[0].shape)[0];
     tf.backend_util.assertParamsConsistent(list.map((t) => t.shape), axis);
     const outShape = tf.backend_util.computeOutShape(list.map((t) => t.shape), axis);
-    const y = alloc(ctx.pool, list[0].dtype, sizeOf(outShape));
+    const y = alloc(ctx.buffers, list[0].dtype, sizeOf(outShape));
     if (y.length > 0) {
       const outer = sizeOf(outShape.slice(0, axis));
       const parts = list.filter((t) => sizeOf(t.shape) > 0);
@@ -87,7 +87,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     if (!word(x) || indices.dtype !== 'int32' || batchDims !== 0) return ctx.original('GatherV2')(args);
     const axis = tf.util.parseAxisParam(attr(args, 'axis') as number, x.shape)[0];
     const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
-    const y = alloc(ctx.pool, x.dtype, sizeOf(outShape));
+    const y = alloc(ctx.buffers, x.dtype, sizeOf(outShape));
     const idx = int32Values(args.backend, indices);
     if (y.length > 0 || idx.length > 0) {
       const bad = ctx.addon.gather(canonValues(args.backend, x), idx, y, sizeOf(x.shape.slice(0, axis)), x.shape[axis], sizeOf(x.shape.slice(axis + 1)));
@@ -103,7 +103,7 @@ export function layoutKernels(ctx: NativeContext): Record<string, KernelFn> {
     const n = sizeOf(segmentIds.shape);
     const innerShape = x.shape.slice(segmentIds.shape.length);
     const inner = sizeOf(innerShape);
-    const y = ctx.pool.f32(numSegments * inner);
+    const y = ctx.buffers.f32(numSegments * inner);
     ctx.addon.segmentSum(values(args.backend, x), int32Values(args.backend, segmentIds), y, n, inner, numSegments);
     return out(args.backend, [numSegments, ...innerShape], 'float32', y);
   };

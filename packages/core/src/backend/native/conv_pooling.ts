@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type KernelFn, type NativeContext, f64, out, sizeOf, values, broadcastStrides, collapse } from './native_util';
+import { type KernelArgs, type KernelFn, type NativeContext, f64, out, sizeOf, values, broadcastStrides, collapse } from './util';
 
 /** Activation codes of native/src/kernels.h (`prelu` is left to the tfjs kernels). */
 const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5 };
@@ -33,7 +33,7 @@ function matmul(ctx: NativeContext, args: KernelArgs, a: tf.TensorInfo, b: tf.Te
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
   const batch = sizeOf(batchShape);
   const av = values(args.backend, a), bv = values(args.backend, b);
-  const y = ctx.pool.f32(batch * M * N);
+  const y = ctx.buffers.f32(batch * M * N);
   if (sizeOf(batchB) === 1 && !transA && sizeOf(batchA) === batch) {
     // Shared right operand: fold the batch into the rows of one large GEMM.
     ctx.addon.batchMatMul(av, bv, y, 1, batch * M, N, K, false, transB, f64([0]), f64([0]));
@@ -71,14 +71,14 @@ function epilogue(ctx: NativeContext, args: KernelArgs, y: Float32Array, shape: 
   }
   const outShape = tf.broadcast_util.assertAndGetBroadcastShape(shape, bias.shape);
   const c = collapse(outShape, [broadcastStrides(shape, outShape), broadcastStrides(bias.shape, outShape)]);
-  const z = ctx.pool.f32(sizeOf(outShape));
+  const z = ctx.buffers.f32(sizeOf(outShape));
   ctx.addon.binary(0, y, bv, z, f64(c.shape), f64(c.strides[0]), f64(c.strides[1]));
   if (act !== 0) ctx.addon.biasAct(z, z.length / Math.max(outShape[outShape.length - 1], 1), outShape[outShape.length - 1], null, act, alpha);
   shape.splice(0, shape.length, ...outShape);
   return z;
 }
 
-export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
+export function convPoolingKernels(ctx: NativeContext): Record<string, KernelFn> {
   const k: Record<string, KernelFn> = {};
 
   k.BatchMatMul = (args) => {
@@ -111,7 +111,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const act = fused ? ACT[(at.activation as string) ?? 'linear'] : 0;
     if (!nhwc(at.dataFormat) || act === undefined || preluActivationWeights || !allFloat(x, filter, bias)) return ctx.original(name)(args);
     const info = convInfo(x.shape, filter.shape, at, depthwise);
-    const y = ctx.pool.f32(sizeOf(info.outShape));
+    const y = ctx.buffers.f32(sizeOf(info.outShape));
     ctx.addon.conv(depthwise ? CONV.dw : CONV.conv, values(args.backend, x), values(args.backend, filter), y, geom(info));
     const shape = [...info.outShape];
     const z = fused ? epilogue(ctx, args, y, shape, bias, act, (at.leakyreluAlpha as number) ?? 0.2) : y;
@@ -127,7 +127,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const at = attrsOf(args);
     if (!nhwc(at.dataFormat) || !allFloat(dy, filter)) return ctx.original('Conv2DBackpropInput')(args);
     const info = convInfo(at.inputShape as number[], filter.shape, at, false, 1);
-    const dx = ctx.pool.f32(sizeOf(info.inShape));
+    const dx = ctx.buffers.f32(sizeOf(info.inShape));
     ctx.addon.conv(CONV.convBackInput, values(args.backend, dy), values(args.backend, filter), dx, geom(info));
     return out(args.backend, [...info.inShape], 'float32', dx);
   };
@@ -136,7 +136,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const at = attrsOf(args);
     if (!nhwc(at.dataFormat) || !allFloat(x, dy)) return ctx.original('Conv2DBackpropFilter')(args);
     const info = convInfo(x.shape, at.filterShape as number[], at, false, 1);
-    const dw = ctx.pool.f32(sizeOf(info.filterShape));
+    const dw = ctx.buffers.f32(sizeOf(info.filterShape));
     ctx.addon.conv(CONV.convBackFilter, values(args.backend, x), values(args.backend, dy), dw, geom(info));
     return out(args.backend, [...info.filterShape], 'float32', dw);
   };
@@ -145,7 +145,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const at = attrsOf(args);
     if (!allFloat(dy, filter)) return ctx.original('DepthwiseConv2dNativeBackpropInput')(args);
     const info = convInfo(at.inputShape as number[], filter.shape, at, true);
-    const dx = ctx.pool.f32(sizeOf(info.inShape));
+    const dx = ctx.buffers.f32(sizeOf(info.inShape));
     ctx.addon.conv(CONV.dwBackInput, values(args.backend, dy), values(args.backend, filter), dx, geom(info));
     return out(args.backend, [...info.inShape], 'float32', dx);
   };
@@ -154,7 +154,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const at = attrsOf(args);
     if (!allFloat(x, dy)) return ctx.original('DepthwiseConv2dNativeBackpropFilter')(args);
     const info = convInfo(x.shape, at.filterShape as number[], at, true);
-    const dw = ctx.pool.f32(sizeOf(info.filterShape));
+    const dw = ctx.buffers.f32(sizeOf(info.filterShape));
     ctx.addon.conv(CONV.dwBackFilter, values(args.backend, x), values(args.backend, dy), dw, geom(info));
     return out(args.backend, [...info.filterShape], 'float32', dw);
   };
@@ -166,7 +166,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const { x } = args.inputs;
     if (!allFloat(x)) return ctx.original('AvgPool')(args);
     const info = poolInfo(x.shape, attrsOf(args));
-    const y = ctx.pool.f32(sizeOf(info.outShape));
+    const y = ctx.buffers.f32(sizeOf(info.outShape));
     ctx.addon.conv(CONV.avgPool, values(args.backend, x), null, y, geom(info));
     return out(args.backend, [...info.outShape], 'float32', y);
   };
@@ -174,7 +174,7 @@ export function linalgKernels(ctx: NativeContext): Record<string, KernelFn> {
     const { dy, input } = args.inputs;
     if (!allFloat(dy, input)) return ctx.original('AvgPoolGrad')(args);
     const info = poolInfo(input.shape, attrsOf(args));
-    const dx = ctx.pool.f32(sizeOf(input.shape));
+    const dx = ctx.buffers.f32(sizeOf(input.shape));
     ctx.addon.conv(CONV.avgPoolGrad, values(args.backend, dy), null, dx, geom(info));
     return out(args.backend, [...input.shape], 'float32', dx);
   };

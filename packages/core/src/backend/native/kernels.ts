@@ -1,15 +1,16 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { setNativeKernelProvider } from './backend';
-import { loadNativeAddon, type NativeAddon } from './native_addon';
-import type { KernelFn, NativeContext } from './native_util';
-import { linalgKernels } from './native_linalg';
-import { eltwiseKernels } from './native_eltwise';
-import { layoutKernels } from './native_layout';
-import { BufferPool } from './native_pool';
-import { fusedKernels, registerFusedGradients } from './native_fused';
+import { setNativeKernelProvider } from '../backend';
+import { loadNativeAddon, type NativeAddon } from './addon';
+import type { KernelFn, NativeContext } from './util';
+import { convPoolingKernels } from './conv_pooling';
+import { eltwiseKernels } from './eltwise';
+import { layoutKernels } from './layout';
+import { OutputBufferPool } from './output_buffers';
+import { fusedKernels } from './fused';
+import { registerFusedGradients } from '../fused_ops';
 
-export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddon } from './native_addon';
+export { loadNativeAddon, findNativeAddon, NATIVE_ADDON_RELPATH, type NativeAddon } from './addon';
 
 const BACKEND = 'cpu';
 /** Original cpu kernels we replaced, by name (restored by `unregisterNativeKernels`). */
@@ -20,19 +21,19 @@ const originals = new Map<string, tf.KernelConfig>();
  * step, and at the next forward's peak it still holds the buffers of sizes the forward does not ask for
  * (RetinaNet S ws4, 1333×800 batch 2: peak RSS 13.8 GB with a 16 GiB cap, 10.4 GB with 1 GiB, ~7% slower).
  */
-const pool = new BufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || Math.min(1024, os.totalmem() / 2 ** 24)) * 2 ** 20);
+const outputBuffers = new OutputBufferPool((Number(process.env.LITV2_NATIVE_POOL_MB) || Math.min(1024, os.totalmem() / 2 ** 24)) * 2 ** 20);
 
 function nativeKernelTable(addon: NativeAddon): Record<string, KernelFn> {
   const ctx: NativeContext = {
     addon,
-    pool,
+    buffers: outputBuffers,
     original(name) {
       const k = originals.get(name) ?? tf.getKernel(name, BACKEND);
       if (!k) throw new Error(`native kernels: no original ${BACKEND} kernel ${name}`);
       return k.kernelFunc as unknown as KernelFn;
     },
   };
-  return { ...linalgKernels(ctx), ...eltwiseKernels(ctx), ...layoutKernels(ctx) };
+  return { ...convPoolingKernels(ctx), ...eltwiseKernels(ctx), ...layoutKernels(ctx) };
 }
 
 /** Kernels of our own (fused GELU / LayerNorm) added to the cpu backend; removed again on unregister. */
@@ -71,7 +72,7 @@ export function registerNativeKernels(): { ok: true; description: string; kernel
   if (originals.size === 0) {
     const backend = tf.findBackend(BACKEND);
     if (!backend) return { ok: false, reason: 'the tfjs cpu backend is not registered' };
-    pool.install(backend);
+    outputBuffers.install(backend);
     for (const [name, fn] of Object.entries(nativeKernelTable(addon))) {
       const orig = tf.getKernel(name, BACKEND);
       if (!orig) continue;
@@ -80,7 +81,7 @@ export function registerNativeKernels(): { ok: true; description: string; kernel
       tf.registerKernel({ ...orig, kernelFunc: fn as unknown as tf.KernelFunc });
     }
     registerFusedGradients();
-    for (const [name, fn] of Object.entries(fusedKernels({ addon, pool, original: () => { throw new Error(`native kernels: ${name} has no tfjs original`); } }))) {
+    for (const [name, fn] of Object.entries(fusedKernels({ addon, buffers: outputBuffers, original: () => { throw new Error(`native kernels: ${name} has no tfjs original`); } }))) {
       if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
       tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: fn as unknown as tf.KernelFunc });
       added.add(name);
@@ -99,12 +100,12 @@ export function unregisterNativeKernels(): void {
   originals.clear();
   for (const name of added) tf.unregisterKernel(name, BACKEND);
   added.clear();
-  pool.uninstall();
+  outputBuffers.uninstall();
 }
 
 /** Reuse statistics of the output-buffer pool. */
 export function nativePoolStats(): { hits: number; misses: number; pooledMB: number } {
-  return pool.stats();
+  return outputBuffers.stats();
 }
 
 /** Sets the native thread count at run time (OpenBLAS and the add-on's own loops). */

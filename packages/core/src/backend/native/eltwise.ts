@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type KernelFn, type NativeContext, axes, broadcastStrides, collapse, contiguousStrides, f64, out, sizeOf, values } from './native_util';
+import { type KernelArgs, type KernelFn, type NativeContext, axes, broadcastStrides, collapse, contiguousStrides, f64, out, sizeOf, values } from './util';
 
 /** Unary op codes of native/src/kernels.h, by tfjs kernel name. */
 const UNARY: Record<string, number> = {
@@ -38,7 +38,7 @@ export function transposeData(ctx: NativeContext, xv: ArrayBufferView, shape: nu
   const c = collapse(outShape, [perm.map((p) => xs[p])]);
   const n = sizeOf(shape);
   const Ctor = xv.constructor as { new (n: number): ArrayBufferView };
-  const y = xv instanceof Float32Array ? ctx.pool.f32(n) : new Ctor(n);
+  const y = xv instanceof Float32Array ? ctx.buffers.f32(n) : new Ctor(n);
   if (n > 0) ctx.addon.stridedCopy(xv, 0, y, f64(c.shape), f64(c.strides[0]));
   return y;
 }
@@ -51,7 +51,7 @@ export function eltwiseKernels(ctx: NativeContext): Record<string, KernelFn> {
       const { x } = args.inputs;
       if (x.dtype !== 'float32') return ctx.original(name)(args);
       const xv = values(args.backend, x);
-      const y = ctx.pool.f32(xv.length);
+      const y = ctx.buffers.f32(xv.length);
       const alpha = name === 'LeakyRelu' ? (attr(args, 'alpha') as number) : name === 'Step' ? ((attr(args, 'alpha') as number) ?? 0) : 0;
       ctx.addon.unary(op, xv, y, alpha);
       return out(args.backend, [...x.shape], 'float32', y);
@@ -63,7 +63,7 @@ export function eltwiseKernels(ctx: NativeContext): Record<string, KernelFn> {
       const { a, b } = args.inputs;
       if (a.dtype !== 'float32' || b.dtype !== 'float32') return ctx.original(name)(args);
       const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
-      const y = ctx.pool.f32(sizeOf(shape));
+      const y = ctx.buffers.f32(sizeOf(shape));
       if (y.length > 0) {
         const c = collapse(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
         ctx.addon.binary(op, values(args.backend, a), values(args.backend, b), y, f64(c.shape), f64(c.strides[0]), f64(c.strides[1]));
@@ -76,7 +76,7 @@ export function eltwiseKernels(ctx: NativeContext): Record<string, KernelFn> {
     const ts = args.inputs as unknown as tf.TensorInfo[];
     const list = Array.isArray(ts) ? ts : Object.values(args.inputs);
     if (list.some((t) => t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, list[0].shape))) return ctx.original('AddN')(args);
-    const y = ctx.pool.f32(sizeOf(list[0].shape));
+    const y = ctx.buffers.f32(sizeOf(list[0].shape));
     ctx.addon.addN(list.map((t) => values(args.backend, t)), y);
     return out(args.backend, [...list[0].shape], 'float32', y);
   };
@@ -84,7 +84,7 @@ export function eltwiseKernels(ctx: NativeContext): Record<string, KernelFn> {
   k.EluGrad = (args) => {
     const { dy, y } = args.inputs;
     if (dy.dtype !== 'float32' || y.dtype !== 'float32') return ctx.original('EluGrad')(args);
-    const dx = ctx.pool.f32(sizeOf(dy.shape));
+    const dx = ctx.buffers.f32(sizeOf(dy.shape));
     ctx.addon.eluGrad(values(args.backend, dy), values(args.backend, y), dx);
     return out(args.backend, [...dy.shape], 'float32', dx);
   };
@@ -95,7 +95,7 @@ export function eltwiseKernels(ctx: NativeContext): Record<string, KernelFn> {
     const rank = logits.shape.length;
     if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1)) return ctx.original('Softmax')(args);
     const cols = logits.shape[rank - 1];
-    const y = ctx.pool.f32(sizeOf(logits.shape));
+    const y = ctx.buffers.f32(sizeOf(logits.shape));
     if (y.length > 0) ctx.addon.softmax(values(args.backend, logits), y, y.length / cols, cols);
     return out(args.backend, [...logits.shape], 'float32', y);
   };
@@ -111,9 +111,9 @@ export function eltwiseKernels(ctx: NativeContext): Record<string, KernelFn> {
       const outShape = keepDims ? x.shape.map((d, i) => (red.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !red.includes(i));
       if (red.length === 0 || (op >= 2 && sizeOf(x.shape) === 0)) return ctx.original(name)(args);
       const { data, outer, R, inner } = moveAxesLast(ctx, args, x, red);
-      const y = ctx.pool.f32(outer * inner);
+      const y = ctx.buffers.f32(outer * inner);
       ctx.addon.reduce(op, data, y, outer, R, inner);
-      if (data !== values(args.backend, x)) ctx.pool.release(data);
+      if (data !== values(args.backend, x)) ctx.buffers.release(data);
       return out(args.backend, outShape, 'float32', y);
     };
   }

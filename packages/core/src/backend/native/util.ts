@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from './native_addon';
-import type { BufferPool } from './native_pool';
+import type { NativeAddon } from './addon';
+import type { OutputBufferPool } from './output_buffers';
 
 /** The slice of the cpu backend the native kernels use. */
 export interface CpuBackendLike {
@@ -19,7 +19,7 @@ export type KernelFn = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 export interface NativeContext {
   addon: NativeAddon;
   /** Output allocation (recycled Float32Arrays). */
-  pool: BufferPool;
+  buffers: OutputBufferPool;
   /** The tfjs cpu kernel being replaced (used for the cases the native code does not cover). */
   original(name: string): KernelFn;
 }
@@ -97,8 +97,8 @@ export function out(b: tf.KernelBackend, shape: number[], dtype: tf.DataType, va
 }
 
 /** A fresh typed array of the dtype's class (float32 / int32 / bool). */
-export function alloc(pool: BufferPool, dtype: tf.DataType, n: number): Float32Array | Int32Array | Uint8Array {
-  if (dtype === 'float32') return pool.f32(n);
+export function alloc(buffers: OutputBufferPool, dtype: tf.DataType, n: number): Float32Array | Int32Array | Uint8Array {
+  if (dtype === 'float32') return buffers.f32(n);
   if (dtype === 'int32') return new Int32Array(n);
   if (dtype === 'bool') return new Uint8Array(n);
   throw new Error(`native kernels: unsupported dtype ${dtype}`);

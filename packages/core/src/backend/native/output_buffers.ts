@@ -20,7 +20,7 @@ interface CpuStorage {
 /** Arrays below this many elements come from V8's heap cheaply and are not pooled. */
 const MIN_ELEMENTS = 16384;
 
-export class BufferPool {
+export class OutputBufferPool {
   private readonly refs = new Map<ArrayBufferLike, number>();
   private owned = new WeakSet<ArrayBufferLike>();
   private readonly free = new Map<number, Float32Array[]>();
