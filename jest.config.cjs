@@ -10,7 +10,9 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: {
     '^@litv2/(core|cocoapi|classification|detection|segmentation)$': '<rootDir>/packages/$1/src/index.ts',
-    '^@litv2/(core|cocoapi|classification|detection|segmentation)/(.*)$': '<rootDir>/packages/$1/src/$2',
+    // core has two entries only: the universal one and the Node one (no deep imports).
+    '^@litv2/core/node$': '<rootDir>/packages/core/src/node.ts',
+    '^@litv2/(cocoapi|classification|detection|segmentation)/(.*)$': '<rootDir>/packages/$1/src/$2',
   },
   reporters: ['default', '<rootDir>/tools/jest-summary-reporter.cjs'],
   testTimeout: 300000,

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { exitCodeOf, splitTask } from '@litv2/core';
+import { exitCodeOf, splitTask } from '@litv2/core/node';
 import { parseCoreArgs, runBenchWorker, runCoreBenchmark, type WorkerSpec } from './bench/core';
 
 const argv = process.argv.slice(2);

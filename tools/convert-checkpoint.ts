@@ -5,7 +5,7 @@
  * Accepts classification `{'model': ...}` files and mmdet/mmseg `state_dict`s (`backbone.` prefix found
  * automatically for det/seg). Exits 1 when no key matched.
  */
-import { convertLITv2Checkpoint, initBackend, type ConvertOptions } from '@litv2/core';
+import { convertLITv2Checkpoint, initBackend, type ConvertOptions } from '@litv2/core/node';
 
 const argv = process.argv.slice(2);
 const pos: string[] = [];

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCheckpoint, loadConfig, loadStateDictFile, saveCheckpoint, type CliDeps } from '@litv2/core';
+import { loadCheckpoint, loadConfig, loadStateDictFile, saveCheckpoint, type CliDeps } from '@litv2/core/node';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -3,7 +3,8 @@
  *   npx tsx tools/flops.ts [--size s|m|b|all] [--ws 2] [--img 224] [--alpha 0.9]
  * Numbers come from building the model (parameters) and the closed-form count (FLOPs); no forward pass.
  */
-import { initBackend, LITv2, litv2Preset, litv2Flops, type LITv2Size } from '@litv2/core';
+import { LITv2, litv2Preset, litv2Flops, type LITv2Size } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

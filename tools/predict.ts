@@ -3,7 +3,7 @@
  * (nx: `<task>:predict`). Each task lives in `tools/predict/<task>.ts`, exporting `main(argv): Promise<number>`;
  * `--task` is taken out here. Exit status: 0 ok, 2 usage error, 1 runtime error (`LITV2_DEBUG=1` prints the stack).
  */
-import { exitCodeOf, splitTask } from '@litv2/core';
+import { exitCodeOf, splitTask } from '@litv2/core/node';
 
 const TASKS = ['classification', 'detection', 'segmentation'];
 

@@ -5,7 +5,8 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, LITv2, litv2Preset, type LITv2Size } from '@litv2/core';
+import { LITv2, litv2Preset, type LITv2Size } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

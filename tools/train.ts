@@ -4,7 +4,7 @@
  *     [--cfg-options optimizer.lr=2e-4 ...] [--skip-bad-samples] [--no-validate]
  * Outputs go to work_dirs/<config>/ (merged config, JSON-lines log, checkpoints, eval json).
  */
-import { initBackend, trainCli } from '@litv2/core';
+import { initBackend, trainCli } from '@litv2/core/node';
 import { engineDeps } from './engine-deps';
 
 try {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, nativePoolStats, parseArgs, toolFlags } from '@litv2/core';
+import { initBackend, nativePoolStats, parseArgs, toolFlags } from '@litv2/core/node';
 import { benchmarkKernels } from './kernels';
 import { benchmarkLITv2, type BenchRecord } from './litv2';
 import { benchmarkAttention } from './attention';

@@ -5,7 +5,8 @@
  * With --train-batch N it also times training iterations (forward + backward, batch N).
  * Weights are random (speed and counts do not depend on them); FLOPs are analytic (see retinanetFlops).
  */
-import { initBackend, parseArgs, toolFlags, type ConfigNode } from '@litv2/core';
+import { type ConfigNode } from '@litv2/core';
+import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { benchmarkDetector, benchmarkTrainStep, buildDetector, type RetinaNet } from '@litv2/detection';
 import { engineDeps } from '../engine-deps';
 

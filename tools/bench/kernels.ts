@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { nextSeed, registerNativeKernels, unregisterNativeKernels } from '@litv2/core';
+import { nextSeed } from '@litv2/core';
+import { registerNativeKernels, unregisterNativeKernels } from '@litv2/core/node';
 import { timeIt } from './timing';
 
 const sig = (v: number): number => Number(v.toPrecision(3));

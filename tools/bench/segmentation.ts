@@ -5,7 +5,8 @@
  * Weights are random (speed and size do not depend on them). Paper (LITv2-S): 31 M params, 41 GFLOPs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, parseArgs, toolFlags, type ConfigNode } from '@litv2/core';
+import { type ConfigNode } from '@litv2/core';
+import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { buildSegmentor, flopsInputFromConfig, segmentorParams, semFpnFlops } from '@litv2/segmentation';
 import { engineDeps } from '../engine-deps';
 

@@ -9,7 +9,8 @@
  * Weights are random (init_cfg=null).
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildOptimizer, initBackend, variableGradsLean, nativePoolStats, type ConfigNode } from '@litv2/core';
+import { buildOptimizer, variableGradsLean, type ConfigNode } from '@litv2/core';
+import { initBackend, nativePoolStats } from '@litv2/core/node';
 import { buildDetector, type RetinaNet } from '@litv2/detection';
 import { engineDeps } from '../engine-deps';
 

@@ -4,7 +4,7 @@
  *   --tensor input.npy | --tensor input.bin --shape 1,3,224,224   (pre-normalised NCHW float32)
  *   --cfg-options model.backbone.embed_dim=48 model.backbone.depths=[1,1,2,1]
  */
-import { parseArgs, toolFlags } from '@litv2/core';
+import { parseArgs, toolFlags } from '@litv2/core/node';
 import { predictClassification, type ClassificationPredictOptions } from '@litv2/classification';
 
 const USAGE = '--config NAME [--checkpoint FILE] (--image IMG | --tensor FILE [--shape 1,3,224,224]) [--topk 5] [--json] [--labels FILE] [--cfg-options k=v ...]';

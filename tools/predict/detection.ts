@@ -4,7 +4,8 @@
  *   --config NAME --checkpoint FILE --image IMG --out OUT.png [--score-thr 0.3] [--cfg-options k=v ...]
  */
 import * as path from 'node:path';
-import { initBackend, parseArgs, toolFlags, type ConfigNode } from '@litv2/core';
+import { type ConfigNode } from '@litv2/core';
+import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { detectionTask, drawDetections, inferenceDetector, type RetinaNet } from '@litv2/detection';
 import { engineDeps, repoRoot } from '../engine-deps';
 

@@ -7,7 +7,7 @@
  *   [--cfg-options k=v ...]
  */
 import * as path from 'node:path';
-import { initBackend, parseArgs, toolFlags } from '@litv2/core';
+import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { buildSegmentor, predictImage, testPipelineFromConfig, writePrediction, writePredictionFiles } from '@litv2/segmentation';
 import { engineDeps } from '../engine-deps';
 

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, HiLo } from '@litv2/core';
+import { HiLo } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 import { parseCheckFixtureArgs, runCheckFixture } from '../fixtures/check';
 
 const repoRoot = path.resolve(__dirname, '../..');

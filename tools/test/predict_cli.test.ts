@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Fixture, UsageError } from '@litv2/core';
+import { Fixture, UsageError } from '@litv2/core/node';
 import { parseClassificationArgs } from '../predict/classification';
 
 const repoRoot = path.resolve(__dirname, '../..');

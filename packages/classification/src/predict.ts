@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { ConfigError, initBackend, loadConfig, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
+import { ConfigError, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
+import { initBackend, loadConfig } from '@litv2/core/node';
 import { CLASSIFIERS } from './registry';
 import type { ImageClassifier, TopK } from './image_classifier';
 import { IMAGENET_EVAL, loadEvalImage, loadTensorFile, type EvalTransform } from './transforms';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { readImage } from '@litv2/core';
+import { readImage } from '@litv2/core/node';
 
 /** ImageNet evaluation transform (timm/DeiT `build_transform(is_train=False)` at 224). */
 export interface EvalTransform {

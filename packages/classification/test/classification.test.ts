@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Fixture } from '@litv2/core';
+import { initBackend, Fixture } from '@litv2/core/node';
 import { CLASSIFIERS, ImageClassifier, loadEvalImage, loadTensorFile, predictClassification, readNpy, IMAGENET_EVAL } from '@litv2/classification';
 
 const repoRoot = path.resolve(__dirname, '../../..');

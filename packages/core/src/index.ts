@@ -1,3 +1,9 @@
+/**
+ * `@litv2/core`: the universal entry, importable in a browser bundle (tsconfig.browser.json typechecks it
+ * without Node types, and test/browser_bundle.test.ts bundles it for platform 'browser'). Node-only parts
+ * (backend selection, native add-on, file I/O, YAML files, engine runner and CLIs, fixtures) are in
+ * `@litv2/core/node`, which re-exports all of this too.
+ */
 export * as tf from '@tensorflow/tfjs';
 export * from './backend';
 export * from './nn';

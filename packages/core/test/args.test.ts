@@ -1,4 +1,4 @@
-import { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, type ToolFlagSpec } from '../src/config';
+import { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, type ToolFlagSpec } from '../src/node';
 
 const spec: ToolFlagSpec = {
   allowed: ['config', 'checkpoint', 'cfg-options', 'image', 'out', 'score-thr', 'iters', 'json'],

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, HiLo, GlobalMSA, WindowAttention, SRA } from '@litv2/core';
+import { HiLo, GlobalMSA, WindowAttention, SRA } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 beforeAll(async () => {
   await initBackend({ quiet: true });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, LITv2, seedEverything, variableGradsLean } from '../src';
+import { LITv2, seedEverything, variableGradsLean } from '../src';
+import { initBackend } from '../src/node';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu', quiet: true });

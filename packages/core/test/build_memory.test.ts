@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, BACKBONES, NECKS, LITv2, type Module } from '@litv2/core';
+import { BACKBONES, NECKS, LITv2, type Module } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 beforeAll(async () => {
   await initBackend({ quiet: true });

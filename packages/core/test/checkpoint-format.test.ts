@@ -2,9 +2,10 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend, tf } from '@litv2/core';
-import { loadCheckpoint, loadStateDictFile, saveCheckpoint, writeFileAtomic } from '@litv2/core/checkpoint';
-import { writeAll } from '@litv2/core/checkpoint/atomic';
+import { tf } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
+import { loadCheckpoint, loadStateDictFile, saveCheckpoint, writeFileAtomic } from '../src/node';
+import { writeAll } from '../src/checkpoint/atomic';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 let tmp: string;

@@ -2,9 +2,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { unzipSync, zipSync, type Zippable } from 'fflate';
-import { initBackend, tf } from '@litv2/core';
-import { isPlaceholder, loadStateDictFile, readPth, TorchTensor, torchToFloat32 } from '@litv2/core/checkpoint';
-import { viewStorage } from '@litv2/core/checkpoint/torch-tensor';
+import { tf } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
+import { isPlaceholder, TorchTensor, torchToFloat32 } from '../src/checkpoint';
+import { loadStateDictFile, readPth } from '../src/node';
+import { viewStorage } from '../src/checkpoint/torch-tensor';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const ref = path.resolve(repoRoot, '../shared/reference');

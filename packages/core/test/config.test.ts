@@ -1,17 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  ConfigError,
-  dumpConfig,
-  findConfigFile,
-  loadConfig,
-  parseArgs,
-  parseOptionValue,
-  Registry,
-  validateKeys,
-  type KeySchema,
-} from '@litv2/core';
+import { ConfigError, parseOptionValue, Registry, validateKeys, type KeySchema } from '@litv2/core';
+import { dumpConfig, findConfigFile, loadConfig, parseArgs } from '@litv2/core/node';
 
 const dir = path.join(__dirname, 'fixtures/configs');
 const f = (rel: string) => path.join(dir, rel);

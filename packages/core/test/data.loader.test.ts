@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { initBackend } from '../src/node';
 import { DataLoader, BadSampleError } from '../src/data/dataloader';
 import { PipelineDataset, buildPipeline } from '../src/data/pipeline';
 import '../src/data/transforms';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@litv2/core';
-import { deformConv2d } from '@litv2/core/ops/deform_conv';
+import { initBackend } from '@litv2/core/node';
+import { deformConv2d } from '../src/ops/deform_conv';
 import { rand } from './helpers/lcg';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { initBackend } from '../src/node';
 import { AdamW, SGD, buildOptimizer, resolveParamGroups } from '../src/engine/optimizer';
 import { ToyModel } from './helpers/toy';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { initBackend } from '../src/node';
 import { seedEverything } from '../src/nn/random';
 import { DataLoader } from '../src/data/dataloader';
 import { buildOptimizer } from '../src/engine/optimizer';

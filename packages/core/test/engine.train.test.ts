@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import YAML from 'yaml';
-import { initBackend } from '../src/backend';
+import { initBackend } from '../src/node';
 import { registerTask, getTask } from '../src/engine/task_registry';
 import { trainCli, evalCli, parseCliArgs, type CliDeps } from '../src/engine/cli';
 import type { TaskDefinition } from '../src/engine/types';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { initBackend, checkFixture, formatFixtureReport, LITV2_FIXTURE_HANDLERS } from '@litv2/core';
+import { initBackend, checkFixture, formatFixtureReport, LITV2_FIXTURE_HANDLERS } from '@litv2/core/node';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, FPN, initBackend, NECKS, nms, batchedNms } from '@litv2/core';
+import { ConfigError, FPN, NECKS, nms, batchedNms } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 beforeAll(async () => {
   await initBackend({ quiet: true });

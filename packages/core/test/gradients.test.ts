@@ -4,7 +4,8 @@
  * h = 1e-6, so truncation and rounding errors are ~1e-9 and the comparison is limited only by float32).
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, HiLo, deformConv2d } from '@litv2/core';
+import { HiLo, deformConv2d } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 import { rand } from './helpers/lcg';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src';
+import { initBackend } from '../src/node';
 import { add, attention, conv2dBias, dropPathScale, geluLinear, linear, sumAll, view } from '../src/nn/lean_ops';
 
 beforeAll(async () => {

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, LITv2, LITv2Backbone, litv2Preset, litv2Flops, hiloFlops, BACKBONES, type LITv2Size } from '@litv2/core';
+import { LITv2, LITv2Backbone, litv2Preset, litv2Flops, hiloFlops, BACKBONES, type LITv2Size } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const shapesFile = path.resolve(repoRoot, '../shared/reference/litv2/state_dict_shapes.json');

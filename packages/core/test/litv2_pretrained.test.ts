@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Module, Fixture, LITv2, LITv2Backbone, DTM, loadPretrained, convertLITv2Checkpoint, loadStateDictFile, saveCheckpoint, BACKBONES } from '@litv2/core';
+import { Module, LITv2, LITv2Backbone, DTM, loadPretrained, BACKBONES } from '@litv2/core';
+import { initBackend, Fixture, convertLITv2Checkpoint, loadStateDictFile, saveCheckpoint } from '@litv2/core/node';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures');

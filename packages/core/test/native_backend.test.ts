@@ -2,17 +2,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { LITv2, litv2Preset, registerNativeKernels, setNativeThreads, unregisterNativeKernels, seedEverything } from '@litv2/core';
+import { LITv2, litv2Preset, seedEverything } from '@litv2/core';
+import { registerNativeKernels, setNativeThreads, unregisterNativeKernels } from '@litv2/core/node';
 import { describeNative } from './native_helpers';
 
-type Core = typeof import('@litv2/core');
+type Core = typeof import('@litv2/core/node');
 /** A fresh copy of @litv2/core (its backend choice is made once per module instance). */
 function freshCore(): Core {
   let core: Core | undefined;
   jest.isolateModules(() => {
     // Same tfjs instance (its engine and kernel registry are process-global anyway).
     jest.doMock('@tensorflow/tfjs', () => tf);
-    core = require('@litv2/core') as Core;
+    core = require('@litv2/core/node') as Core;
   });
   return core!;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { gelu, LayerNorm, registerNativeKernels } from '@litv2/core';
+import { gelu, LayerNorm } from '@litv2/core';
+import { registerNativeKernels } from '@litv2/core/node';
 import { describeNative, expectSame, rand, runBoth, setupNative, weightedSum } from './native_helpers';
 
 describeNative('native elementwise / reduction kernels vs tfjs cpu', () => {

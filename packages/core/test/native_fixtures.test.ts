@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, checkFixture, formatFixtureReport, LITV2_FIXTURE_HANDLERS, nativeKernelsRegistered, unregisterNativeKernels } from '@litv2/core';
+import { initBackend, checkFixture, formatFixtureReport, LITV2_FIXTURE_HANDLERS, nativeKernelsRegistered, unregisterNativeKernels } from '@litv2/core/node';
 import { describeNative } from './native_helpers';
 
 // The shipped PyTorch parity fixtures, on the fast path (cpu backend + native kernels, fused GELU/LayerNorm).

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { gelu, LayerNorm, fusedGelu, fusedLayerNorm, registerNativeKernels, unregisterNativeKernels } from '@litv2/core';
+import { gelu, LayerNorm, fusedGelu, fusedLayerNorm } from '@litv2/core';
+import { registerNativeKernels, unregisterNativeKernels } from '@litv2/core/node';
 import { describeNative, rand, setupNative, weightedSum } from './native_helpers';
 
 /** The tfjs compositions the fused kernels replace (what nn/ runs on other backends). */

@@ -1,7 +1,7 @@
 // Shared by the native*.test.ts files: run the same computation with the add-on's kernels and with the
 // original tfjs cpu kernels, and compare.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, loadNativeAddon, registerNativeKernels, unregisterNativeKernels } from '@litv2/core';
+import { initBackend, loadNativeAddon, registerNativeKernels, unregisterNativeKernels } from '@litv2/core/node';
 
 const load = loadNativeAddon();
 export const nativeAvailable = 'addon' in load;

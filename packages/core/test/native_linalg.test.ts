@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerNativeKernels, unregisterNativeKernels } from '@litv2/core';
+import { registerNativeKernels, unregisterNativeKernels } from '@litv2/core/node';
 import { describeNative, expectSame, rand, runBoth, setupNative, weightedSum } from './native_helpers';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];

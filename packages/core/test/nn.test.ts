@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, Linear, Conv2d, LayerNorm, BatchNorm2d, ModuleList, initBackend } from '@litv2/core';
+import { Module, Linear, Conv2d, LayerNorm, BatchNorm2d, ModuleList } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 
 class Block extends Module {
   fc: Linear;

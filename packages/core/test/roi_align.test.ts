@@ -1,6 +1,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Fixture, initBackend, roiAlign } from '@litv2/core';
+import { roiAlign } from '@litv2/core';
+import { Fixture, initBackend } from '@litv2/core/node';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const file = path.resolve(repoRoot, '../shared/reference/detection/roi_align.json');

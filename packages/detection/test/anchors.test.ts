@@ -1,4 +1,4 @@
-import { Fixture, initBackend } from '@litv2/core';
+import { Fixture, initBackend } from '@litv2/core/node';
 import { AnchorGenerator, anchorInsideFlags, concatLevels, type AnchorGeneratorConfig } from '@litv2/detection';
 import { detRef, expectExact } from './helpers';
 

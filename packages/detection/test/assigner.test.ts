@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 import { bboxOverlaps, MaxIoUAssigner, type MaxIoUAssignerConfig, type OverlapMode } from '@litv2/detection';
 import { readJsonFixture } from '@litv2/detection/testing/fixture';
 import { detRef, expectClose, expectExact, flat, t2 } from './helpers';

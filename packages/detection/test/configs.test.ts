@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, loadConfig, type ConfigNode } from '@litv2/core';
+import { type ConfigNode } from '@litv2/core';
+import { initBackend, loadConfig } from '@litv2/core/node';
 import { buildDetector, detectionTask, retinanetFlops } from '@litv2/detection';
 import { repoRoot } from './helpers';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 import { CrossEntropyLoss, FocalLoss, L1Loss, SmoothL1Loss, type Reduction } from '@litv2/detection';
 import { readJsonFixture } from '@litv2/detection/testing/fixture';
 import { detRef, expectClose, flat } from './helpers';

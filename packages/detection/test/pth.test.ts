@@ -1,18 +1,14 @@
-import * as core from '@litv2/core';
-import { initBackend, tf, type StateDict } from '@litv2/core';
+import { tf } from '@litv2/core';
+import { initBackend, loadStateDictFile } from '@litv2/core/node';
 import { checkRetinaNetFixture } from '@litv2/detection/testing/retinanet_fixture';
 import { detRef } from './helpers';
-
-type Reader = (file: string) => Promise<StateDict>;
-const reader = (core as Record<string, unknown>).loadStateDictFile as Reader | undefined;
 
 beforeAll(async () => {
   await initBackend({ quiet: true });
 });
 
-// Needs the checkpoint module's .pth reader (packages/core/src/checkpoint).
-(reader ? test : test.skip)('retinanet_tiny.pth (mmdet {meta, state_dict}) loads by mmdet key names, strictly, and reproduces the detections', async () => {
-  const sd = await reader!(detRef('retinanet_tiny.pth'));
+test('retinanet_tiny.pth (mmdet {meta, state_dict}) loads by mmdet key names, strictly, and reproduces the detections', async () => {
+  const sd = await loadStateDictFile(detRef('retinanet_tiny.pth'));
   expect(Object.keys(sd)).toHaveLength(137);
   expect(Object.keys(sd)).toEqual(expect.arrayContaining(['backbone.patch_embed.proj.weight', 'neck.lateral_convs.0.conv.weight', 'bbox_head.retina_cls.bias']));
   // The .pth holds the ws2 model; the check loads it with strict=true (no renaming) and compares everything.

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { BACKBONES, checkFixture, formatFixtureReport, initBackend } from '@litv2/core';
+import { BACKBONES } from '@litv2/core';
+import { checkFixture, formatFixtureReport, initBackend } from '@litv2/core/node';
 import { DETECTION_FIXTURE_HANDLERS } from '@litv2/detection/testing/fixture_handler';
 import { checkRetinaNetFixture } from '@litv2/detection/testing/retinanet_fixture';
 import { detRef, refDir } from './helpers';

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildOptimizer, ConfigError, encodeRgbPng, initBackend, loadConfig, Rng, type ConfigNode } from '@litv2/core';
+import { buildOptimizer, ConfigError, Rng, type ConfigNode } from '@litv2/core';
+import { encodeRgbPng, initBackend, loadConfig } from '@litv2/core/node';
 import { COCO } from '@litv2/cocoapi';
 import { repoRoot } from './helpers';
 import {

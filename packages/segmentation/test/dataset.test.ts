@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Rng, encodeLabelPng, encodeRgbPng } from '@litv2/core';
+import { Rng } from '@litv2/core';
+import { encodeLabelPng, encodeRgbPng } from '@litv2/core/node';
 import { ADE20K_CLASSES, ADE20K_PALETTE, SEG_DATASETS } from '../src/data';
 
 describe('segmentation datasets', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 import { segAccuracy, segCrossEntropy } from '../src/models';
 import { allClose } from './helpers/close';
 import { detectionFixtures } from './helpers/paths';

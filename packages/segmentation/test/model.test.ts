@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, loadConfig, seedEverything, type ConfigNode } from '@litv2/core';
+import { seedEverything, type ConfigNode } from '@litv2/core';
+import { initBackend, loadConfig } from '@litv2/core/node';
 import { SEGMENTORS, type EncoderDecoder } from '../src/models';
 import { repoRoot } from './helpers/paths';
 

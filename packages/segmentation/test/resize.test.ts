@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@litv2/core';
+import { initBackend } from '@litv2/core/node';
 import { bilinearTaps, lerpAxis, resizeBilinear } from '../src/ops/resize';
 import { allClose } from './helpers/close';
 

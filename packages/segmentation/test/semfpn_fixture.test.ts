@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { checkFixture, initBackend } from '@litv2/core';
+import { checkFixture, initBackend } from '@litv2/core/node';
 import { semFpnFixtureHandler } from '../src/analysis';
 import { detectionFixtures, litv2Fixtures } from './helpers/paths';
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Module, StateDict } from '../nn/module';
-import { loadStateDictFile, saveCheckpoint } from '../checkpoint';
+import { loadStateDictFile } from '../checkpoint/state-dict-file';
+import { saveCheckpoint } from '../checkpoint/checkpoint';
 import { LITv2 } from './litv2';
 import { LITv2Backbone } from './litv2_backbone';
 import { litv2Preset, type LITv2Size } from './litv2_presets';

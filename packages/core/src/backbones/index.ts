@@ -5,4 +5,3 @@ export * from './litv2_backbone';
 export * from './litv2_presets';
 export * from './register';
 export * from './pretrained';
-export * from './convert';

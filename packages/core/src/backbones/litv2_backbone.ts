@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { LayerNorm } from '../nn/layers';
 import type { Backbone } from '../registry/registries';
@@ -7,6 +6,7 @@ import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOp
 import type { Tap } from './litv2_blocks';
 import type { LoadResult } from '../nn/module';
 import { loadPretrained } from './pretrained';
+import { checkpointFileAccess } from '../checkpoint/file_access';
 
 export interface PretrainedInitCfg {
   type: 'Pretrained';
@@ -107,10 +107,10 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
   async initWeights(): Promise<(LoadResult & { prefix?: string }) | undefined> {
     const ic = this.cfg.init_cfg;
     if (!ic) return undefined;
-    if (!fs.existsSync(ic.checkpoint)) {
+    if (!checkpointFileAccess().exists(ic.checkpoint)) {
       const at = this.configOrigin;
       throw new ConfigError(
-        `pretrained checkpoint '${ic.checkpoint}' not found (relative paths are resolved from ${process.cwd()}). ` +
+        `pretrained checkpoint '${ic.checkpoint}' not found (relative paths are resolved from ${workingDirectory()}). ` +
           `Download the ImageNet-1K LITv2 weights (litv2_s.pth / litv2_m.pth / litv2_b.pth) linked from the official ` +
           `repository's README (github.com/ziplab/LITv2, "Image Classification") into that path, ` +
           `or train from scratch with --cfg-options ${at ? `${at.path}.init_cfg` : 'model.backbone.init_cfg'}=null`,
@@ -128,4 +128,10 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
       `${r.missingKeys.length} missing [${r.missingKeys.slice(0, 6).join(', ')}${r.missingKeys.length > 6 ? ', …' : ''}], ` +
       `${r.unexpectedKeys.length} unexpected [${r.unexpectedKeys.slice(0, 6).join(', ')}${r.unexpectedKeys.length > 6 ? ', …' : ''}]`);
   }
+}
+
+/** The working directory where there is one (Node), for the missing-checkpoint message. */
+function workingDirectory(): string {
+  const proc = (globalThis as { process?: { cwd(): string } }).process;
+  return proc ? proc.cwd() : 'the page';
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadResult, Module, StateDict } from '../nn/module';
-import { loadStateDictFile } from '../checkpoint';
+import { checkpointFileAccess } from '../checkpoint/file_access';
 
 export interface LoadPretrainedOptions {
   /** Keep only keys with this prefix and strip it (e.g. 'backbone.' of an mmdet/mmseg checkpoint). */
@@ -16,7 +16,7 @@ export interface LoadPretrainedOptions {
  * detector/segmentor) is loaded through that prefix. Returns the missing/unexpected key report.
  */
 export async function loadPretrained(model: Module, file: string, opts: LoadPretrainedOptions = {}): Promise<LoadResult & { prefix?: string }> {
-  let dict: StateDict = await loadStateDictFile(file, { prefix: opts.prefix });
+  let dict: StateDict = await checkpointFileAccess().readStateDict(file, { prefix: opts.prefix });
   let prefix = opts.prefix;
   const known = new Set(Object.keys(model.stateDictSpec()));
   const direct = Object.keys(dict).filter((k) => known.has(k)).length;

@@ -4,6 +4,8 @@
  * references, allow-listed ones are interpreted by small JS functions (`reducers`), known-dangerous ones
  * are refused outright, and anything else becomes an inert placeholder object `{ __class__: 'mod.Name' }`.
  */
+import { latin1 } from './byte_source';
+
 
 /** A `module.name` reference read from a pickle; never resolved to code. */
 export class PickleGlobal {
@@ -160,7 +162,7 @@ class Reader {
   line(): string {
     const end = this.bytes.indexOf(0x0a, this.pos);
     if (end < 0) this.fail('truncated pickle (unterminated text line)');
-    const s = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.pos, end - this.pos).toString('latin1');
+    const s = latin1(this.bytes.subarray(this.pos, end));
     this.pos = end + 1;
     return s;
   }
@@ -357,10 +359,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
         push(unquote(r.line()));
         break;
       case 0x54: // BINSTRING (py2 str: latin1)
-        push(Buffer.from(r.take(r.i32())).toString('latin1'));
+        push(latin1(r.take(r.i32())));
         break;
       case 0x55: // SHORT_BINSTRING
-        push(Buffer.from(r.take(r.u8())).toString('latin1'));
+        push(latin1(r.take(r.u8())));
         break;
       case 0x42: // BINBYTES
         push(r.take(r.u32()).slice());

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
 import { ZipArchive } from './zip';
+import { type ByteSource, bytesSource, latin1, u32le } from './byte_source';
 import { PickleGlobal, unpickle, type PickleReducer } from './pickle';
 import { STORAGE_TYPES, TorchTensor, typedView, viewStorage, type TorchData } from './torch-tensor';
 
@@ -68,34 +68,39 @@ export interface ReadPthOptions {
   lazy?: boolean;
 }
 
+/** The first bytes of a .pth: refuses the legacy (non-zip) torch.save format and anything not a zip archive. */
+export function checkPthHeader(head: Uint8Array, name: string): void {
+  if (head[0] === 0x80 && head[1] <= 5) {
+    throw new Error(
+      `${name}: legacy (pre-1.6, non-zip) torch.save format is not supported. Re-save it with a recent PyTorch: ` +
+        "torch.save(torch.load(f, map_location='cpu'), f2)  (zip format is the default since torch 1.6)",
+    );
+  }
+  const magic = head.length >= 4 ? u32le(head, 0) : 0;
+  if (magic !== 0x04034b50 && magic !== 0x06054b50) {
+    throw new Error(`${name}: not a PyTorch .pth zip archive (unrecognised header)`);
+  }
+}
+
 /**
  * Parses a `torch.save` zip archive into plain JS: dicts (OrderedDict too) as plain objects, lists/tuples as
  * arrays, ints as numbers (bigint beyond 2^53), tensors as `TorchTensor`. Classes outside the allow-list
  * become inert `{ __class__: 'mod.Name', ... }` objects; globals that could run code are refused.
+ * The source is closed before returning (lazy tensors re-open it when first read).
  */
-export function readPth(file: string, opts: ReadPthOptions = {}): unknown {
+export function parsePth(source: ByteSource, opts: ReadPthOptions = {}): unknown {
   const lazy = opts.lazy ?? false;
-  if (!fs.existsSync(file)) throw new Error(`checkpoint not found: ${file}`);
-  const head = Buffer.alloc(4);
-  const fd = fs.openSync(file, 'r');
+  const file = source.name;
   try {
-    fs.readSync(fd, head, 0, 4, 0);
-  } finally {
-    fs.closeSync(fd);
+    checkPthHeader(source.byteLength >= 4 ? source.read(0, 4) : new Uint8Array(0), file);
+  } catch (e) {
+    source.close();
+    throw e;
   }
-  if (head[0] === 0x80 && head[1] <= 5) {
-    throw new Error(
-      `${file}: legacy (pre-1.6, non-zip) torch.save format is not supported. Re-save it with a recent PyTorch: ` +
-        "torch.save(torch.load(f, map_location='cpu'), f2)  (zip format is the default since torch 1.6)",
-    );
-  }
-  if (head.readUInt32LE(0) !== 0x04034b50 && head.readUInt32LE(0) !== 0x06054b50) {
-    throw new Error(`${file}: not a PyTorch .pth zip archive (unrecognised header)`);
-  }
-  const zip = new ZipArchive(file);
+  const zip = new ZipArchive(source);
   try {
     const prefix = findRecordPrefix(zip);
-    const byteorder = zip.entries.has(`${prefix}byteorder`) ? Buffer.from(zip.read(`${prefix}byteorder`)).toString('latin1').trim() : 'little';
+    const byteorder = zip.entries.has(`${prefix}byteorder`) ? latin1(zip.read(`${prefix}byteorder`)).trim() : 'little';
     if (byteorder !== 'little') throw new Error(`${file}: big-endian checkpoints are not supported`);
     const storages = new Map<string, Storage>();
     const persistentLoad = (pid: unknown): Storage => {
@@ -134,4 +139,9 @@ export function readPth(file: string, opts: ReadPthOptions = {}): unknown {
   } finally {
     zip.close();
   }
+}
+
+/** `parsePth` over bytes already in memory (e.g. a fetched checkpoint in the browser). */
+export function readPthBytes(bytes: Uint8Array, opts: ReadPthOptions & { name?: string } = {}): unknown {
+  return parsePth(bytesSource(bytes, opts.name ?? '<pth bytes>'), opts);
 }

@@ -1,7 +1,5 @@
-export { loadConfig, readYamlFile, type LoadConfigOptions, type LoadedConfig } from './load';
-export { findConfigFile, defaultConfigsDir } from './find';
+// Universal: the config tree from an already parsed object. Loading YAML files and the CLI flag parser: ../node.ts.
 export { parseCfgOption, parseOptionValue, setOption, CLI_ORIGIN } from './overrides';
 export { validateKeys, type KeySchema, type ValueSchema, type ValidateOrigin } from './validate';
-export { dumpConfig, configToYaml } from './dump';
-export { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, type ToolArgs, type ToolFlags, type ToolFlagSpec, type NumberFlagOptions } from './args';
+export { configToYaml } from './dump';
 export { getPath, isMapping, deepClone, mergeInto, OriginMap } from './tree';

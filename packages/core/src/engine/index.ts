@@ -1,11 +1,4 @@
+// Universal: the TaskDefinition contract, optimizers and LR schedules. The Runner, hooks and CLIs: ../node.ts.
 export * from './types';
-export * from './task_registry';
 export * from './optimizer';
 export * from './lr_schedule';
-export * from './hooks';
-export * from './runner';
-export * from './logger_hooks';
-export * from './checkpoint_hook';
-export * from './eval_hook';
-export * from './train';
-export * from './cli';

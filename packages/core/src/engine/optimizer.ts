@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
 import type { StateDict } from '../nn/module';
-import type { OptimizerState } from '../checkpoint/checkpoint';
+import type { OptimizerState } from '../checkpoint/safetensors';
 
 // Checkpointed optimizer state is core/checkpoint's type; the slots are kept in our (tfjs) layout.
 export type { OptimizerState };

@@ -16,7 +16,7 @@ import type { Batch } from '../data/types';
 import type { Hook, IterResult, LogRecord } from './hooks';
 import type { LrSchedule } from './lr_schedule';
 import type { Optimizer } from './optimizer';
-import type { Checkpoint } from '../checkpoint/checkpoint';
+import type { Checkpoint } from '../checkpoint/safetensors';
 import type { TrainableModel } from './types';
 
 /** What a checkpoint holds: core/checkpoint's `Checkpoint`. */

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dumpConfig } from '../config/dump';
+import { dumpConfig } from '../config/dump_file';
 import { seedEverything } from '../nn/random';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';

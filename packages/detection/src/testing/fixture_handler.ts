@@ -1,4 +1,4 @@
-import type { FixtureHandler, TensorComparison } from '@litv2/core';
+import type { FixtureHandler, TensorComparison } from '@litv2/core/node';
 import { checkRetinaNetFixture, isRetinaNetManifest } from './retinanet_fixture';
 
 /**

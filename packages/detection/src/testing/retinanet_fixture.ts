@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONES, Fixture, Module, NECKS, type ConfigNode, type Neck, type StateDict } from '@litv2/core';
+import { BACKBONES, Module, NECKS, type ConfigNode, type Neck, type StateDict } from '@litv2/core';
+import { Fixture } from '@litv2/core/node';
 import { RetinaHead, type RetinaHeadConfig, type RetinaOutputs } from '../heads/retina_head';
 import { RetinaNet } from '../detectors/retinanet';
 import type { DetImgMeta } from '../structures/img_meta';

@@ -1,17 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  Fixture,
-  compareArrays,
-  compareExact,
-  type ConfigNode,
-  type FixtureCheckOptions,
-  type FixtureHandler,
-  type FixtureManifest,
-  type StateDict,
-  type TensorComparison,
-} from '@litv2/core';
+import { type ConfigNode, type StateDict } from '@litv2/core';
+import { Fixture, compareArrays, compareExact, type FixtureCheckOptions, type FixtureHandler, type FixtureManifest, type TensorComparison } from '@litv2/core/node';
 import { SEGMENTORS, type EncoderDecoder, type SegImageMeta } from '../models/encoder_decoder';
 import { resizeBilinear } from '../ops/resize';
 

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Rng, applyPipeline, buildPipeline, encodeLabelPng, encodeRgbPng, initialSample, type ConfigNode, type HostImage, type Transform } from '@litv2/core';
+import { ConfigError, Rng, applyPipeline, buildPipeline, initialSample, type ConfigNode, type HostImage, type Transform } from '@litv2/core';
+import { encodeLabelPng, encodeRgbPng } from '@litv2/core/node';
 import { ADE20K_PALETTE } from '../data/ade20k_meta';
 import { defaultPalette, segAnnotations } from '../data/seg_dataset';
 import type { EncoderDecoder } from '../models/encoder_decoder';

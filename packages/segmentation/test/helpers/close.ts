@@ -1,4 +1,4 @@
-import { compareArrays } from '@litv2/core';
+import { compareArrays } from '@litv2/core/node';
 
 /** numpy-style allclose through core's fixture comparator (prints the first failure). */
 export function allClose(a: ArrayLike<number>, b: ArrayLike<number>, atol = 1e-4, rtol = 1e-4): boolean {
