@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   const { cfg, file } = engineDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
   const model = buildSegmentor(cfg, file).eval();
   const params = segmentorParams(model);
-  const flops = semFpnFlops(flopsInputFromConfig(cfg.model as { backbone: ConfigNode; neck: ConfigNode; decode_head: ConfigNode }), size, size);
+  const flops = semFpnFlops(flopsInputFromConfig(cfg.model as { neck: ConfigNode; decode_head: ConfigNode }, model.backbone), size, size);
   const img = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
   const meta = { ori_shape: [size, size, 3] as [number, number, number], img_shape: [size, size, 3] as [number, number, number], flip: false };
   const once = () => {

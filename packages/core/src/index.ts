@@ -13,7 +13,6 @@ export * from './ops/deform_conv';
 export * from './ops/deform_conv_pack';
 export * from './attention';
 export * from './backbones';
-export * from './analysis';
 export * from './engine';
 export * from './data';
 export * from './necks';

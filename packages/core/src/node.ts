@@ -37,6 +37,6 @@ export * from './engine/cli';
 
 export * from './analysis/fixture_io';
 export * from './analysis/fixtures';
-export * from './analysis/fixture_litv2';
+export * from './backbones/litv2/fixture_parity';
 
-export * from './backbones/convert';
+export * from './backbones/litv2/convert';

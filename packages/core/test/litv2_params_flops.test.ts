@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { LITv2, LITv2Backbone, litv2Preset, litv2Flops, hiloFlops, BACKBONES, type LITv2Size } from '@litv2/core';
+import { LITv2, LITv2Backbone, LITV2_CLS_DEFAULTS, litv2Preset, litv2Flops, hiloFlops, validateLITv2ClsConfig, BACKBONES, type ConfigNode, type LITv2Size } from '@litv2/core';
 import { initBackend } from '@litv2/core/node';
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -149,4 +149,28 @@ test('forward passes leave no tensors behind (classifier, backbone, training-mod
   tf.dispose(bb.forward(x));
   expect(tf.memory().numTensors).toBe(b2);
   bb.dispose();
+});
+
+test('the dense backbone reports its FLOPs and the sizes of the maps it really returns, at any input size', () => {
+  for (const variant of ['det', 'seg'] as const) {
+    const bb = new LITv2Backbone({ embed_dim: 16, depths: [1, 1, 1, 1], num_heads: [1, 2, 4, 8], alpha: 0.5, local_ws: [0, 0, 2, 1], variant });
+    for (const [h, w] of [[64, 64], [75, 101]] as [number, number][]) {
+      const outs = bb.forward(tf.zeros([1, h, w, 3]) as tf.Tensor4D);
+      const f = bb.flops([h, w]);
+      expect(f.outSizes).toEqual(outs.map((o) => [o.shape[1], o.shape[2]]));
+      tf.dispose(outs);
+      // Classification count without classifier and final norm, plus the variant's output norms.
+      const cls = litv2Flops({ imgSize: [h, w], embedDim: 16, depths: [1, 1, 1, 1], numHeads: [1, 2, 4, 8], alpha: 0.5, localWs: [0, 0, 2, 1], numClasses: 0 });
+      const norms = f.outSizes.reduce((a, [oh, ow], i) => a + (variant === 'det' && i === 0 ? 0 : 16 * 2 ** i * oh * ow), 0);
+      expect(f.total).toBe(cls.total - cls.head + norms);
+    }
+    bb.dispose();
+  }
+});
+
+test('validateLITv2ClsConfig (for classification registries) accepts the defaults and names a mistyped key', () => {
+  const origin = { file: 'cls.yaml', path: 'model.backbone' };
+  expect(validateLITv2ClsConfig({ ...LITV2_CLS_DEFAULTS } as unknown as ConfigNode, origin).num_classes).toBe(1000);
+  expect(() => validateLITv2ClsConfig({ ...LITV2_CLS_DEFAULTS, depths: [2, 'x'] } as unknown as ConfigNode, origin)).toThrow(/cls\.yaml: model\.backbone\.depths: expected a list of integers/);
+  expect(() => validateLITv2ClsConfig({ ...LITV2_CLS_DEFAULTS, img_size: '224' } as unknown as ConfigNode, origin)).toThrow(/model\.backbone\.img_size: expected a number/);
 });

@@ -3,7 +3,6 @@ import { Module } from '../nn/module';
 import { Linear } from '../nn/layers';
 import { truncLinear } from './trunc_linear';
 import { attention, view } from '../nn/lean_ops';
-import { hiloFlops } from '../analysis/flops';
 
 export interface HiLoOptions {
   numHeads?: number;
@@ -166,3 +165,24 @@ export class HiLo extends Module {
     return hiloFlops({ dim: this.dim, hDim: this.split.hDim, lDim: this.split.lDim, windowSize: this.windowSize }, h, w);
   }
 }
+
+/** Shapes of a HiLo layer for its FLOPs count. */
+export interface HiLoFlopsConfig {
+  dim: number;
+  hDim: number;
+  lDim: number;
+  windowSize: number;
+}
+
+/** HiLo FLOPs (official counting: SPEC §5) on an H×W map, padded up to multiples of s as the dense backbones do. */
+export function hiloFlops(cfg: HiLoFlopsConfig, h: number, w: number): number {
+  const s = cfg.windowSize;
+  const hp = s * Math.ceil(h / s);
+  const wp = s * Math.ceil(w / s);
+  const np = hp * wp;
+  const m = (hp / s) * (wp / s);
+  const hifi = np * cfg.dim * 3 * cfg.hDim + m * (s * s) * (s * s) * cfg.hDim * 2 + np * cfg.hDim * cfg.hDim;
+  const lofi = np * cfg.dim * cfg.lDim + m * cfg.dim * 2 * cfg.lDim + np * m * cfg.lDim * 2 + np * cfg.lDim * cfg.lDim;
+  return hifi + lofi;
+}
+

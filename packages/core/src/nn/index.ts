@@ -6,3 +6,4 @@ export * from './random';
 export * from './conv_module';
 export * from './backprop';
 export * as lean from './lean_ops';
+export * from './flops';

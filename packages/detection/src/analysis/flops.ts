@@ -1,4 +1,6 @@
-import { convFlops, litv2Flops } from '@litv2/core';
+import { convFlops, type Backbone } from '@litv2/core';
+
+export type RetinaNetFlopsConfig = { neck: NeckCfg; bbox_head: HeadCfg };
 
 export interface DetFlopsBreakdown {
   backbone: number;
@@ -9,17 +11,6 @@ export interface DetFlopsBreakdown {
   levels: [number, number][];
 }
 
-interface BackboneCfg {
-  embed_dim: number;
-  depths: number[];
-  num_heads: number[];
-  alpha: number;
-  local_ws: number[];
-  mlp_ratio?: number;
-  patch_size?: number;
-  in_chans?: number;
-  patch_norm?: boolean;
-}
 interface NeckCfg {
   in_channels: number[];
   out_channels: number;
@@ -40,35 +31,16 @@ const convOut = (n: number, k: number, s: number, p: number) => Math.floor((n + 
 /**
  * FLOPs of RetinaNet + LITv2 on an h×w input, counted as the authors count (multiply-accumulates, plus one op per
  * output element for conv biases and norms):
- * - backbone: the official LITv2 `flops()` formula (SPEC §5) at the input size without its classifier and final
- *   norm, plus the detection output norms norm1..norm3;
+ * - backbone: its own count (`Backbone.flops`; for LITv2 the official formula, SPEC §5), which also gives the
+ *   sizes of the maps it returns;
  * - neck and head: every convolution at the feature sizes the network really produces (stage 0 at ceil(h/4),
  *   then halving with floor; P6/P7 by 3×3 stride-2 convs). Upsampling, additions and ReLUs are not counted
  *   (mmcv's counter does not see functional upsampling/additions either).
  */
-export function retinanetFlops(model: { backbone: BackboneCfg; neck: NeckCfg; bbox_head: HeadCfg }, h: number, w: number): DetFlopsBreakdown {
-  const b = model.backbone;
-  const L = b.depths.length;
-  const cls = litv2Flops({
-    imgSize: [h, w],
-    patchSize: b.patch_size,
-    inChans: b.in_chans,
-    embedDim: b.embed_dim,
-    depths: b.depths,
-    numHeads: b.num_heads,
-    mlpRatio: b.mlp_ratio,
-    alpha: b.alpha,
-    localWs: b.local_ws,
-    numClasses: 0,
-    patchNorm: b.patch_norm,
-  });
-  // Stage sizes as the dense backbone produces them: ceil(h/4), then floor halves (DTM).
-  const sizes: [number, number][] = [[Math.ceil(h / 4), Math.ceil(w / 4)]];
-  for (let i = 1; i < L; i++) sizes.push([Math.floor(sizes[i - 1][0] / 2), Math.floor(sizes[i - 1][1] / 2)]);
-  const ch = (i: number) => b.embed_dim * 2 ** i;
-  let outNorms = 0;
-  for (let i = 1; i < L; i++) outNorms += ch(i) * sizes[i][0] * sizes[i][1];
-  const backbone = cls.total - cls.head + outNorms;
+export function retinanetFlops(model: { backbone: Pick<Backbone, 'flops'>; neck: NeckCfg; bbox_head: HeadCfg }, h: number, w: number): DetFlopsBreakdown {
+  // The maps the backbone returns, in neck-input order, at the sizes the network really produces.
+  const { total: backbone, outSizes: sizes } = model.backbone.flops([h, w]);
+  const L = sizes.length;
 
   const n = model.neck;
   const start = n.start_level ?? 0;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { variableGradsLean } from '@litv2/core';
 import type { RetinaNet } from '../detectors/retinanet';
-import { retinanetFlops } from '../analysis/flops';
+import { retinanetFlops, type RetinaNetFlopsConfig } from '../analysis/flops';
 import type { DetImgMeta } from '../structures/img_meta';
 
 export interface DetBenchmarkResult {
@@ -23,7 +23,7 @@ export interface DetBenchmarkResult {
  */
 export async function benchmarkDetector(
   model: RetinaNet,
-  modelCfg: Parameters<typeof retinanetFlops>[0],
+  modelCfg: RetinaNetFlopsConfig,
   opts: { h?: number; w?: number; warmup?: number; iters?: number; flopsHW?: [number, number]; log?: (l: string) => void } = {},
 ): Promise<DetBenchmarkResult> {
   const h = opts.h ?? 800;
@@ -48,7 +48,7 @@ export async function benchmarkDetector(
   const sorted = [...runs].sort((a, b) => a - b);
   const med = sorted[Math.floor(sorted.length / 2)];
   const [fh, fw] = opts.flopsHW ?? [800, 1280];
-  const f = retinanetFlops(modelCfg, fh, fw);
+  const f = retinanetFlops({ ...modelCfg, backbone: model.backbone }, fh, fw);
   return {
     inputHW: [h, w],
     paddedHW: [ph, pw],

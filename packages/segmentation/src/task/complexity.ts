@@ -1,4 +1,4 @@
-import { convFlops, litv2Flops } from '@litv2/core';
+import { convFlops, type Backbone } from '@litv2/core';
 import type { EncoderDecoder } from '../models/encoder_decoder';
 import type { FPNHead } from '../models/fpn_head';
 
@@ -12,25 +12,20 @@ export function segmentorParams(model: EncoderDecoder): { backbone: number; neck
 }
 
 export interface SegFlopsInput {
-  /** Backbone widths etc. as in the config (`model.backbone`). */
-  backbone: { embed_dim: number; depths: number[]; num_heads: number[]; mlp_ratio?: number; alpha: number; local_ws: number[]; patch_size?: number };
+  /** The built backbone: it counts its own FLOPs and reports the sizes of its maps. */
+  backbone: Pick<Backbone, 'flops'>;
   neck: { in_channels: number[]; out_channels: number };
   head: { channels: number; num_classes: number; feature_strides: number[] };
 }
 
 /**
  * Analytic multiply-accumulates of Semantic FPN at h×w, counted the way the authors count LITv2 (conv/matmul
- * MACs plus one op per output for biases and norms): the backbone with the official `flops()` rules (its
- * classification head and final norm removed, the four output norms added), FPN laterals and 3×3 convs, the
+ * MACs plus one op per output for biases and norms): the backbone's own count (`Backbone.flops`; for LITv2 the
+ * official rules, classifier and final norm removed, the four output norms added), FPN laterals and 3×3 convs, the
  * FPNHead conv-BN blocks and conv_seg. Upsampling and the final resize are not counted (as mmcv does not).
  */
 export function semFpnFlops(cfg: SegFlopsInput, h: number, w: number): { backbone: number; neck: number; head: number; total: number } {
-  const b = cfg.backbone;
-  const p = b.patch_size ?? 4;
-  const cls = litv2Flops({ imgSize: [h, w], patchSize: p, embedDim: b.embed_dim, depths: b.depths, numHeads: b.num_heads, mlpRatio: b.mlp_ratio, alpha: b.alpha, localWs: b.local_ws, numClasses: 0 });
-  const levels = b.depths.map((_, i) => [Math.ceil(h / (p * 2 ** i)), Math.ceil(w / (p * 2 ** i))]);
-  const outNorms = levels.reduce((a, [lh, lw], i) => a + lh * lw * b.embed_dim * 2 ** i, 0);
-  const backbone = cls.total - cls.head + outNorms;
+  const { total: backbone, outSizes: levels } = cfg.backbone.flops([h, w]);
   const c = cfg.neck.out_channels;
   let neck = 0;
   cfg.neck.in_channels.forEach((cin, i) => {
@@ -51,12 +46,11 @@ export function semFpnFlops(cfg: SegFlopsInput, h: number, w: number): { backbon
   return { backbone, neck, head, total: backbone + neck + head };
 }
 
-/** The FLOPs inputs of a built model's config nodes. */
-export function flopsInputFromConfig(model: { backbone: unknown; neck: unknown; decode_head: unknown }): SegFlopsInput {
-  const bb = model.backbone as SegFlopsInput['backbone'];
+/** The FLOPs inputs of a built segmentor: its backbone, and the neck / decode head config nodes. */
+export function flopsInputFromConfig(model: { neck: unknown; decode_head: unknown }, backbone: Pick<Backbone, 'flops'>): SegFlopsInput {
   const nk = model.neck as SegFlopsInput['neck'];
   const hd = model.decode_head as { channels: number; num_classes: number; feature_strides: number[] };
-  return { backbone: bb, neck: nk, head: hd };
+  return { backbone, neck: nk, head: hd };
 }
 
 export type { FPNHead };

@@ -1,21 +1,39 @@
-import { BACKBONES } from '../registry/registries';
-import { ConfigError, type ConfigNode, type ConfigOrigin } from '../registry/registry';
-import { LITv2Backbone, LITV2_BACKBONE_DEFAULTS, type LITv2BackboneConfig } from './litv2_backbone';
+import { BACKBONES } from '../../registry/registries';
+import { ConfigError, type ConfigNode, type ConfigOrigin } from '../../registry/registry';
+import { LITv2Backbone, LITV2_BACKBONE_DEFAULTS, type LITv2BackboneConfig } from './backbone';
+import type { LITv2ClsConfig } from './classifier';
 
 const INT_LISTS = ['depths', 'num_heads', 'has_msa', 'local_ws', 'out_indices'] as const;
 const NUMBERS = ['patch_size', 'in_chans', 'embed_dim', 'mlp_ratio', 'drop_rate', 'attn_drop_rate', 'drop_path_rate', 'alpha', 'frozen_stages', 'pretrain_img_size', 'window_size'] as const;
 const BOOLS = ['qkv_bias', 'ape', 'patch_norm', 'use_checkpoint'] as const;
 
-/** Type-checks a merged LITv2 backbone config; errors name the dotted key. */
-export function validateLITv2BackboneConfig(cfg: ConfigNode, origin: ConfigOrigin): LITv2BackboneConfig {
+const CLS_NUMBERS = ['patch_size', 'in_chans', 'embed_dim', 'mlp_ratio', 'drop_rate', 'attn_drop_rate', 'drop_path_rate', 'alpha', 'img_size', 'num_classes'] as const;
+
+/** Type-checks the architecture fields every LITv2 config has (both models); errors name the dotted key. */
+function validateArchFields(cfg: ConfigNode, origin: ConfigOrigin, intLists: readonly string[], numbers: readonly string[]): void {
   const at = (k: string) => ({ ...origin, path: `${origin.path}.${k}` });
-  for (const k of INT_LISTS) {
+  for (const k of intLists) {
     const v = cfg[k];
     if (!Array.isArray(v) || !v.every((e) => Number.isInteger(e))) throw new ConfigError(`expected a list of integers, got ${JSON.stringify(v)}`, at(k));
   }
-  for (const k of NUMBERS) if (typeof cfg[k] !== 'number') throw new ConfigError(`expected a number, got ${JSON.stringify(cfg[k])}`, at(k));
+  for (const k of numbers) if (typeof cfg[k] !== 'number') throw new ConfigError(`expected a number, got ${JSON.stringify(cfg[k])}`, at(k));
   for (const k of BOOLS) if (typeof cfg[k] !== 'boolean') throw new ConfigError(`expected true/false, got ${JSON.stringify(cfg[k])}`, at(k));
   if (cfg.qk_scale !== null && typeof cfg.qk_scale !== 'number') throw new ConfigError(`expected a number or null, got ${JSON.stringify(cfg.qk_scale)}`, at('qk_scale'));
+}
+
+/**
+ * Type-checks a merged config of the LITv2 image classifier (official classification constructor arguments,
+ * `LITV2_CLS_DEFAULTS` merged in); errors name the dotted key. For classification's registry.
+ */
+export function validateLITv2ClsConfig(cfg: ConfigNode, origin: ConfigOrigin): LITv2ClsConfig {
+  validateArchFields(cfg, origin, INT_LISTS.filter((k) => k !== 'out_indices'), CLS_NUMBERS);
+  return cfg as unknown as LITv2ClsConfig;
+}
+
+/** Type-checks a merged LITv2 backbone config; errors name the dotted key. */
+export function validateLITv2BackboneConfig(cfg: ConfigNode, origin: ConfigOrigin): LITv2BackboneConfig {
+  const at = (k: string) => ({ ...origin, path: `${origin.path}.${k}` });
+  validateArchFields(cfg, origin, INT_LISTS, NUMBERS);
   if (cfg.variant !== 'det' && cfg.variant !== 'seg') throw new ConfigError(`expected 'det' or 'seg', got ${JSON.stringify(cfg.variant)}`, at('variant'));
   const ic = cfg.init_cfg as ConfigNode | null;
   if (ic !== null && ic !== undefined) {

@@ -1,4 +1,4 @@
-import type { LITv2ArchConfig } from './litv2_base';
+import type { LITv2ArchConfig } from './base';
 
 export type LITv2Size = 's' | 'm' | 'b';
 

@@ -4,33 +4,10 @@
  * conv biases; softmax, GELU, pooling and the bilinear sampling are ignored. Reproduces the published
  * numbers (S 3.734 G, M 7.479 G, B 13.194 G at 224).
  */
-
-export interface HiLoFlopsConfig {
-  dim: number;
-  hDim: number;
-  lDim: number;
-  windowSize: number;
-}
-
-/** HiLo on an H×W map, padded up to multiples of s as the dense backbones do. */
-export function hiloFlops(cfg: HiLoFlopsConfig, h: number, w: number): number {
-  const s = cfg.windowSize;
-  const hp = s * Math.ceil(h / s);
-  const wp = s * Math.ceil(w / s);
-  const np = hp * wp;
-  const m = (hp / s) * (wp / s);
-  const hifi = np * cfg.dim * 3 * cfg.hDim + m * (s * s) * (s * s) * cfg.hDim * 2 + np * cfg.hDim * cfg.hDim;
-  const lofi = np * cfg.dim * cfg.lDim + m * cfg.dim * 2 * cfg.lDim + np * m * cfg.lDim * 2 + np * cfg.lDim * cfg.lDim;
-  return hifi + lofi;
-}
-
-/** The official `conv_flops`: MACs per output position times positions, plus one op per output for the bias. */
-export function convFlops(k: number, cin: number, cout: number, stride: number, pad: number, h: number, w: number, groups = 1, bias = true): number {
-  const oh = Math.floor((h + 2 * pad - (k - 1) - 1) / stride + 1);
-  const ow = Math.floor((w + 2 * pad - (k - 1) - 1) / stride + 1);
-  const positions = oh * ow;
-  return k * k * cin * Math.floor(cout / groups) * positions + (bias ? cout * positions : 0);
-}
+import { convFlops } from '../../nn/flops';
+import { hiloFlops } from '../../attention/hilo';
+import type { BackboneFlops } from '../../registry/registries';
+import type { LITv2BackboneConfig } from './backbone';
 
 export interface LITv2FlopsConfig {
   imgSize: number | [number, number];
@@ -94,4 +71,25 @@ export function litv2Flops(cfg: LITv2FlopsConfig): LITv2FlopsBreakdown {
   const head = Math.floor((nf * pr0 * pr1) / 2 ** L) + nf * numClasses;
   const total = patchEmbed + stages.reduce((a, s) => a + s.blocks + s.dtm, 0) + head;
   return { patchEmbed, stages, head, total };
+}
+
+/**
+ * FLOPs of the dense (detection / segmentation) backbone on an h×w image: the official classification count at
+ * that size without its classifier and final norm, plus the output norms the variant has (det: norm1..3, seg:
+ * norm0..3) at the sizes the network really produces (stage 0 at ceil(h/p), then halving with floor, as DTM).
+ */
+export function litv2BackboneFlops(cfg: LITv2BackboneConfig, [h, w]: [number, number]): BackboneFlops {
+  const p = cfg.patch_size;
+  const cls = litv2Flops({
+    imgSize: [h, w], patchSize: p, inChans: cfg.in_chans, embedDim: cfg.embed_dim, depths: cfg.depths, numHeads: cfg.num_heads,
+    mlpRatio: cfg.mlp_ratio, alpha: cfg.alpha, localWs: cfg.local_ws, hasMsa: cfg.has_msa, numClasses: 0, patchNorm: cfg.patch_norm,
+  });
+  const sizes: [number, number][] = [[Math.ceil(h / p), Math.ceil(w / p)]];
+  for (let i = 1; i < cfg.depths.length; i++) sizes.push([Math.floor(sizes[i - 1][0] / 2), Math.floor(sizes[i - 1][1] / 2)]);
+  let outNorms = 0;
+  for (const i of cfg.out_indices) {
+    if (i === 0 && cfg.variant === 'det') continue;
+    outNorms += cfg.embed_dim * 2 ** i * sizes[i][0] * sizes[i][1];
+  }
+  return { total: cls.total - cls.head + outNorms, outSizes: cfg.out_indices.map((i) => sizes[i]) };
 }

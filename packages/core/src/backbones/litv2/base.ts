@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, ModuleList } from '../nn/module';
-import { LITLayer, PatchEmbed, type Tap } from './litv2_blocks';
+import { Module, ModuleList } from '../../nn/module';
+import { LITLayer, PatchEmbed, type Tap } from './blocks';
 
 /** Architecture fields shared by the classification model and the dense backbones (official names). */
 export interface LITv2ArchConfig {

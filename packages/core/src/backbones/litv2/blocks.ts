@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, ModuleList } from '../nn/module';
-import { Conv2d, LayerNorm, Linear, BatchNorm2d, DropPath, Dropout, gelu } from '../nn/layers';
-import { normal, setParam } from '../nn/init';
-import { add, geluLinear } from '../nn/lean_ops';
-import { truncLinear } from '../attention/trunc_linear';
-import { HiLo } from '../attention/hilo';
-import { DeformConv2dPack } from '../ops/deform_conv_pack';
+import { Module, ModuleList } from '../../nn/module';
+import { Conv2d, LayerNorm, Linear, BatchNorm2d, DropPath, Dropout, gelu } from '../../nn/layers';
+import { normal, setParam } from '../../nn/init';
+import { add, geluLinear } from '../../nn/lean_ops';
+import { truncLinear } from '../../attention/trunc_linear';
+import { HiLo } from '../../attention/hilo';
+import { DeformConv2dPack } from '../../ops/deform_conv_pack';
 
 /** Receives named intermediate tensors during a forward pass (parity checks, debugging). Must not keep them. */
 export type Tap = (name: string, t: tf.Tensor) => void;

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Module, StateDict } from '../nn/module';
-import { loadStateDictFile } from '../checkpoint/state-dict-file';
-import { saveCheckpoint } from '../checkpoint/checkpoint';
-import { LITv2 } from './litv2';
-import { LITv2Backbone } from './litv2_backbone';
-import { litv2Preset, type LITv2Size } from './litv2_presets';
-import type { LITv2ArchConfig } from './litv2_base';
+import type { Module, StateDict } from '../../nn/module';
+import { loadStateDictFile } from '../../checkpoint/state-dict-file';
+import { saveCheckpoint } from '../../checkpoint/checkpoint';
+import { LITv2 } from './classifier';
+import { LITv2Backbone } from './backbone';
+import { litv2Preset, type LITv2Size } from './presets';
+import type { LITv2ArchConfig } from './base';
 
 export interface ConvertOptions {
   input: string;

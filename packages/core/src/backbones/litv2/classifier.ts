@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { LayerNorm, Linear } from '../nn/layers';
-import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
-import type { Tap } from './litv2_blocks';
-import { truncLinear } from '../attention/trunc_linear';
-import { litv2Flops } from '../analysis/flops';
+import { LayerNorm, Linear } from '../../nn/layers';
+import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './base';
+import type { Tap } from './blocks';
+import { truncLinear } from '../../attention/trunc_linear';
+import { litv2Flops } from './flops';
 
 export interface LITv2ClsConfig extends LITv2ArchConfig {
   img_size: number;

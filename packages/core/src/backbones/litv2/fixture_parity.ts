@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Module, StateDict } from '../nn/module';
-import { HiLo } from '../attention/hilo';
-import { DTM } from '../backbones/litv2_blocks';
-import { LITv2, type LITv2ClsConfig } from '../backbones/litv2';
-import { LITv2Backbone, type LITv2BackboneConfig } from '../backbones/litv2_backbone';
-import { compareArrays, compareExact, compareTensor, type Fixture, type FixtureManifest, type TensorComparison } from './fixture_io';
-import type { FixtureCheckOptions, FixtureHandler } from './fixtures';
+import type { Module, StateDict } from '../../nn/module';
+import { HiLo } from '../../attention/hilo';
+import { DTM } from './blocks';
+import { LITv2, type LITv2ClsConfig } from './classifier';
+import { LITv2Backbone, type LITv2BackboneConfig } from './backbone';
+import { compareArrays, compareExact, compareTensor, type Fixture, type FixtureManifest, type TensorComparison } from '../../analysis/fixture_io';
+import type { FixtureCheckOptions, FixtureHandler } from '../../analysis/fixtures';
 
 type Meta = Record<string, unknown>;
 

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { LayerNorm } from '../nn/layers';
-import type { Backbone } from '../registry/registries';
-import { ConfigError, type ConfigOrigin } from '../registry/registry';
-import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './litv2_base';
-import type { Tap } from './litv2_blocks';
-import type { LoadResult } from '../nn/module';
-import { loadPretrained } from './pretrained';
-import { checkpointFileAccess } from '../checkpoint/file_access';
+import { LayerNorm } from '../../nn/layers';
+import type { Backbone, BackboneFlops } from '../../registry/registries';
+import { litv2BackboneFlops } from './flops';
+import { ConfigError, type ConfigOrigin } from '../../registry/registry';
+import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOptions } from './base';
+import type { Tap } from './blocks';
+import type { LoadResult } from '../../nn/module';
+import { loadPretrained } from '../pretrained';
+import { checkpointFileAccess } from '../../checkpoint/file_access';
 
 export interface PretrainedInitCfg {
   type: 'Pretrained';
@@ -81,6 +82,11 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
     super.train(mode);
     this.freezeStages();
     return this;
+  }
+
+  /** The official FLOPs count of this backbone on an [h, w] image (see litv2BackboneFlops). */
+  flops(inputHW: [number, number]): BackboneFlops {
+    return litv2BackboneFlops(this.cfg, inputHW);
   }
 
   /** x: NHWC images [B, H, W, 3] (any H, W) -> one NHWC map per out_indices entry. */
