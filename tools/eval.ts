@@ -4,11 +4,11 @@
  * (`npx nx run <task>:test --config NAME --checkpoint FILE` runs this through tools/test.ts.)
  */
 import { evalCli, initBackend } from '@litv2/core/node';
-import { engineDeps } from './engine-deps';
+import { toolDeps } from './task_table';
 
 try {
   await initBackend();
-  await evalCli(process.argv.slice(2), engineDeps());
+  await evalCli(process.argv.slice(2), toolDeps());
 } catch (e) {
   console.error(`eval: ${(e as Error).message}`);
   if (process.env.LITV2_DEBUG) console.error(e);

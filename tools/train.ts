@@ -5,11 +5,11 @@
  * Outputs go to work_dirs/<config>/ (merged config, JSON-lines log, checkpoints, eval json).
  */
 import { initBackend, trainCli } from '@litv2/core/node';
-import { engineDeps } from './engine-deps';
+import { toolDeps } from './task_table';
 
 try {
   await initBackend();
-  const out = await trainCli(process.argv.slice(2), engineDeps());
+  const out = await trainCli(process.argv.slice(2), toolDeps());
   console.log(`done: ${out.runner.iter} iterations; outputs in ${out.workDir}`);
 } catch (e) {
   console.error(`train: ${(e as Error).message}`);

@@ -8,7 +8,7 @@
 import { type ConfigNode } from '@litv2/core';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { benchmarkDetector, benchmarkTrainStep, buildDetector, type RetinaNet } from '@litv2/detection';
-import { engineDeps } from '../engine-deps';
+import { toolDeps } from '../task_table';
 
 const USAGE = '[--config NAME] [--size 1333x800] [--iters 3] [--train-batch N] [--cfg-options k=v ...]';
 
@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   const tb = f.number('train-batch', 0, { integer: true, min: 0 });
 
   const info = await initBackend();
-  const loaded = engineDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
+  const loaded = toolDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
   const modelCfg = { ...(loaded.cfg.model as ConfigNode) };
   modelCfg.backbone = { ...(modelCfg.backbone as ConfigNode), init_cfg: null };
   const model = buildDetector(modelCfg, loaded.file) as RetinaNet;

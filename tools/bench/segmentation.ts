@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ConfigNode } from '@litv2/core';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { buildSegmentor, flopsInputFromConfig, segmentorParams, semFpnFlops } from '@litv2/segmentation';
-import { engineDeps } from '../engine-deps';
+import { toolDeps } from '../task_table';
 
 const USAGE = '--config NAME [--size 512] [--runs 5] [--warmup 1] [--cfg-options k=v ...]';
 
@@ -20,7 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   const warmup = f.number('warmup', 1, { integer: true, min: 0 });
 
   const info = await initBackend();
-  const { cfg, file } = engineDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
+  const { cfg, file } = toolDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
   const model = buildSegmentor(cfg, file).eval();
   const params = segmentorParams(model);
   const flops = semFpnFlops(flopsInputFromConfig(cfg.model as { neck: ConfigNode; decode_head: ConfigNode }, model.backbone), size, size);

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildOptimizer, variableGradsLean, type ConfigNode } from '@litv2/core';
 import { initBackend, nativePoolStats } from '@litv2/core/node';
 import { buildDetector, type RetinaNet } from '@litv2/detection';
-import { engineDeps } from '../engine-deps';
+import { toolDeps } from '../task_table';
 
 const argv = process.argv.slice(2);
 const get = (n: string, d: string) => {
@@ -24,7 +24,7 @@ const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
 const info = await initBackend();
 const name = get('--config', 'retinanet_litv2_s_ws4');
-const loaded = engineDeps().loadConfig(name, {});
+const loaded = toolDeps().loadConfig(name, {});
 const modelCfg = { ...(loaded.cfg.model as ConfigNode) };
 modelCfg.backbone = { ...(modelCfg.backbone as ConfigNode), init_cfg: null };
 const model = buildDetector(modelCfg, loaded.file) as RetinaNet;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { type ConfigNode } from '@litv2/core';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { detectionTask, drawDetections, inferenceDetector, type RetinaNet } from '@litv2/detection';
-import { engineDeps, repoRoot } from '../engine-deps';
+import { toolDeps, repoRoot } from '../task_table';
 
 const USAGE = '--config NAME --checkpoint FILE --image IMG --out OUT.png [--score-thr 0.3] [--cfg-options k=v ...]';
 
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = path.resolve(f.string('out', { required: true }));
   const thr = f.number('score-thr', 0.3);
 
-  const deps = engineDeps();
+  const deps = toolDeps();
   await initBackend();
   const loaded = deps.loadConfig(config, { cfgOptions: f.cfgOptions });
   const cfg = loaded.cfg;

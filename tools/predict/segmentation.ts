@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
 import { buildSegmentor, predictImage, testPipelineFromConfig, writePrediction, writePredictionFiles } from '@litv2/segmentation';
-import { engineDeps } from '../engine-deps';
+import { toolDeps } from '../task_table';
 
 const USAGE = '--config NAME --checkpoint FILE --image IMG (--out OUT.png | [--image IMG ...] [--out-dir D]) [--cfg-options k=v ...]';
 
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   if (out !== undefined && images.length > 1) f.fail(`--out names one file but ${images.length} images were given; use --out-dir D`);
 
   await initBackend();
-  const deps = engineDeps();
+  const deps = toolDeps();
   const { cfg, file } = deps.loadConfig(config, { cfgOptions: f.cfgOptions });
   const model = buildSegmentor(cfg, file);
   const sd = await deps.loadWeights(checkpoint);

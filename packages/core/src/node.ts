@@ -26,7 +26,7 @@ export * from './data/loading';
 export * from './data/synthetic';
 export * from './data/synthetic_cli';
 
-export * from './engine/task_registry';
+export * from './engine/file_deps';
 export * from './engine/hooks';
 export * from './engine/runner';
 export * from './engine/logger_hooks';

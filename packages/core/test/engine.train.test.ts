@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import YAML from 'yaml';
 import { initBackend } from '../src/node';
-import { registerTask, getTask } from '../src/engine/task_registry';
+import { pickTask, taskEntry, type TaskTable } from '../src/engine/task_table';
 import { trainCli, evalCli, parseCliArgs, type CliDeps } from '../src/engine/cli';
 import type { TaskDefinition } from '../src/engine/types';
 import type { ConfigNode } from '../src/registry/registry';
@@ -26,7 +26,7 @@ const toyTask: TaskDefinition<ToyModel> = {
     return { metrics: { score: Math.abs(w), n: dataset.length }, table: `| score | ${Math.abs(w).toFixed(4)} |` };
   },
 };
-registerTask(toyTask);
+const TASKS: TaskTable = { toy: taskEntry(toyTask), other: async () => taskEntry(toyTask) };
 
 const cfg: ConfigNode = {
   seed: 3,
@@ -55,7 +55,7 @@ function deps(root: string, io: MemoryCheckpointIO, lines: string[]): CliDeps {
     },
     checkpointIO: io,
     loadWeights: async (f) => io.load(f).model,
-    importTask: async () => undefined,
+    tasks: TASKS,
     repoRoot: root,
     log: (l) => lines.push(l),
     progressBar: false,
@@ -67,7 +67,13 @@ test('parseCliArgs', () => {
     task: 'detection', config: 'x', resume: true, cfgOptions: ['a.b=1', 'c=[1,2]'], workDir: 'w', skipBadSamples: false, noValidate: false,
   });
   expect(() => parseCliArgs(['--confg', 'x'])).toThrow(/unknown option '--confg'/);
-  expect(() => getTask('toyy')).toThrow(/unknown task 'toyy'.*did you mean 'toy'/);
+});
+
+test('pickTask: entries are definitions or literal-import loaders; an unknown name lists the known tasks', async () => {
+  expect(await pickTask(TASKS, 'toy')).toBe(toyTask);
+  expect(await pickTask(TASKS, 'other')).toBe(toyTask);
+  await expect(pickTask(TASKS, 'toyy')).rejects.toThrow(/unknown task 'toyy'.*did you mean 'toy'.*known tasks: toy, other/);
+  await expect(pickTask(TASKS, 'constructor')).rejects.toThrow(/unknown task 'constructor'/);
 });
 
 test('trainCli: merged config dumped, JSON-lines log, checkpoints per epoch, eval every 2 epochs and at the end; evalCli reloads', async () => {

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { collate, ConfigError, DataLoader, type Batch, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Sample, type Split, type TaskDefinition } from '@litv2/core';
-import { registerTask } from '@litv2/core/node';
 import type { CocoResult } from '@litv2/cocoapi';
 import { buildDetector } from './builders';
 import type { RetinaNet } from './detectors/retinanet';
@@ -77,4 +76,3 @@ export async function runInference(model: RetinaNet, dataset: CocoDetDataset, op
   return results;
 }
 
-registerTask(detectionTask);

@@ -1,6 +1,6 @@
 /**
- * Command-line front ends of tools/train.ts and tools/eval.ts. The config loader and checkpoint reader/writer
- * are passed in (core/config and core/checkpoint), so this module and its tests do not depend on them.
+ * Command-line front ends of tools/train.ts and tools/eval.ts. The config loader, checkpoint reader/writer and
+ * task table are passed in (`fileCliDeps` in file_deps.ts gives the real ones), so tests can use in-memory ones.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,7 +8,7 @@ import type { StateDict } from '../nn/module';
 import { parseArgs } from '../config/args';
 import { didYouMean } from '../utils/suggest';
 import type { ConfigNode } from '../registry/registry';
-import { getTask } from './task_registry';
+import { pickTask, type TaskTable } from './task_table';
 import { resolveWorkDir, runTraining, ensureSyntheticData, type TrainOutcome } from './train';
 import type { CheckpointIO } from './runner';
 import type { EvalResult, TaskContext } from './types';
@@ -64,8 +64,8 @@ export interface CliDeps {
   checkpointIO: CheckpointIO;
   /** `loadStateDictFile`: our checkpoints and `.pth` files -> PyTorch-layout state dict. */
   loadWeights(file: string): Promise<StateDict> | StateDict;
-  /** Imports the task package so it registers its TaskDefinition (e.g. `import('@litv2/detection')`). */
-  importTask(task: string): Promise<unknown>;
+  /** The tasks `--task` may name (tools/task_table.ts). */
+  tasks: TaskTable;
   repoRoot: string;
   log?: (line: string) => void;
   progressBar?: boolean;
@@ -79,8 +79,7 @@ function need(v: string | undefined, flag: string): string {
 export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutcome> {
   const args = parseCliArgs(argv);
   const taskName = need(args.task, '--task');
-  await deps.importTask(taskName);
-  const task = getTask(taskName);
+  const task = await pickTask(deps.tasks, taskName);
   const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
   const out = await runTraining({
     task,
@@ -112,8 +111,7 @@ export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult
   const log = deps.log ?? ((l: string) => console.log(l));
   const args = parseCliArgs(argv);
   const taskName = need(args.task, '--task');
-  await deps.importTask(taskName);
-  const task = getTask(taskName);
+  const task = await pickTask(deps.tasks, taskName);
   const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
   const ckpt = path.resolve(need(args.checkpoint, '--checkpoint'));
   if (!fs.existsSync(ckpt)) throw new Error(`checkpoint file not found: ${ckpt}`);

@@ -2,3 +2,4 @@
 export * from './types';
 export * from './optimizer';
 export * from './lr_schedule';
+export * from './task_table';

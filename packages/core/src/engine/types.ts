@@ -1,7 +1,7 @@
 /**
  * Contracts between the shared engine and the task packages (detection, segmentation, classification).
- * A task package implements `TaskDefinition` and calls `registerTask(def)` on import; `tools/train.ts` and
- * `tools/eval.ts` then drive it through the `Runner` without knowing the task.
+ * A task package exports its `TaskDefinition`; the tools pick it from their task table (tools/task_table.ts)
+ * and drive it through the `Runner` without knowing the task.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module';

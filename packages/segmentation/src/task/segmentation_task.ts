@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, Rng, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
-import { encodeLabelPng, readLabelPng, registerTask } from '@litv2/core/node';
+import { encodeLabelPng, readLabelPng } from '@litv2/core/node';
 import { MiouAccumulator, formatMiouTable } from '../evaluation';
 import { SEGMENTORS, type EncoderDecoder } from '../models/encoder_decoder';
 import { SEG_DATASETS, SegDataset } from '../data/seg_dataset';
@@ -74,4 +74,3 @@ export const segmentationTask: TaskDefinition<EncoderDecoder> = {
   evaluate: (model, dataset, _cfg, opts) => evaluateSegmentation(model, dataset, opts),
 };
 
-registerTask(segmentationTask);
