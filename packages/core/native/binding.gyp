@@ -4,7 +4,7 @@
       "target_name": "litv2_native",
       "sources": [
         "src/addon.cc",
-        "src/pool.cc",
+        "src/thread_pool.cc",
         "src/gemm.cc",
         "src/conv.cc",
         "src/eltwise.cc",

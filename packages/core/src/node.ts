@@ -27,7 +27,6 @@ export * from './data/synthetic';
 export * from './data/synthetic_cli';
 
 export * from './engine/file_deps';
-export * from './engine/hooks';
 export * from './engine/runner';
 export * from './engine/logger_hooks';
 export * from './engine/checkpoint_hook';

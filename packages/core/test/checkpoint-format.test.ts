@@ -5,7 +5,7 @@ import * as path from 'path';
 import { tf } from '@litv2/core';
 import { initBackend } from '@litv2/core/node';
 import { loadCheckpoint, loadStateDictFile, saveCheckpoint, writeFileAtomic } from '../src/node';
-import { writeAll } from '../src/checkpoint/atomic';
+import { writeAll, writeTextFileAtomic } from '../src/checkpoint/atomic';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 let tmp: string;
@@ -176,4 +176,15 @@ test('a writer process SIGKILLed mid-write leaves the previous checkpoint loadab
       (e: Error) => expect(e.message).toContain(n),
     );
   }
+});
+
+test('writeTextFileAtomic: a failed rename throws and leaves no temp file behind', () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'atomic-'));
+  const target = path.join(dir, 'busy');
+  fs.mkdirSync(path.join(target, 'child'), { recursive: true }); // a non-empty directory: rename onto it fails
+  expect(() => writeTextFileAtomic(target, 'x')).toThrow();
+  expect(fs.readdirSync(dir)).toEqual(['busy']);
+  writeTextFileAtomic(path.join(dir, 'ok.txt'), 'hello\n');
+  expect(fs.readFileSync(path.join(dir, 'ok.txt'), 'utf8')).toBe('hello\n');
+  expect(fs.readdirSync(dir).sort()).toEqual(['busy', 'ok.txt']);
 });

@@ -10,7 +10,7 @@ import { buildLrSchedule } from '../src/engine/lr_schedule';
 import { Runner, NonFiniteLossError, findLatestCheckpoint, type CheckpointIO } from '../src/engine/runner';
 import { CheckpointHook } from '../src/engine/checkpoint_hook';
 import { JsonLinesLoggerHook, LoggerHook } from '../src/engine/logger_hooks';
-import type { Hook, IterResult } from '../src/engine/hooks';
+import type { Hook, IterResult } from '../src/engine/runner';
 import { MemoryCheckpointIO, ToyDataset, ToyModel } from './helpers/toy';
 
 beforeAll(async () => {

@@ -3,13 +3,15 @@
 #include <napi.h>
 
 #include <climits>
+#include <initializer_list>
+#include <utility>
 #include <cstdlib>
 #include <malloc.h>
 #include <string>
 #include <vector>
 
 #include "kernels.h"
-#include "pool.h"
+#include "thread_pool.h"
 
 extern "C" char* openblas_get_config(void);
 
@@ -153,39 +155,39 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   const int64_t xs = int64_t(g.B) * g.H * g.W * g.C, ys = int64_t(g.B) * g.OH * g.OW * g.O;
-  const int64_t ws = kind <= 2 ? int64_t(g.KH) * g.KW * g.C * g.O : int64_t(g.KH) * g.KW * g.O;
+  const int64_t ws = kind <= K_CONV_BACK_FILTER ? int64_t(g.KH) * g.KW * g.C * g.O : int64_t(g.KH) * g.KW * g.O;
   switch (kind) {
-    case 0:
-    case 3: {
+    case K_CONV:
+    case K_DW: {
       const float* x = a.ptr<float>(1, xs, "x");
       const float* w = a.ptr<float>(2, ws, "filter");
       float* y = a.ptr<float>(3, ys, "y");
-      if (a.ok) (kind == 0 ? conv2d : depthwise)(x, w, y, g);
+      if (a.ok) (kind == K_CONV ? conv2d : depthwise)(x, w, y, g);
       break;
     }
-    case 1:
-    case 4: {
+    case K_CONV_BACK_INPUT:
+    case K_DW_BACK_INPUT: {
       const float* dy = a.ptr<float>(1, ys, "dy");
       const float* w = a.ptr<float>(2, ws, "filter");
       float* dx = a.ptr<float>(3, xs, "dx");
-      if (a.ok) (kind == 1 ? conv2d_backprop_input : depthwise_backprop_input)(dy, w, dx, g);
+      if (a.ok) (kind == K_CONV_BACK_INPUT ? conv2d_backprop_input : depthwise_backprop_input)(dy, w, dx, g);
       break;
     }
-    case 2:
-    case 5: {
+    case K_CONV_BACK_FILTER:
+    case K_DW_BACK_FILTER: {
       const float* x = a.ptr<float>(1, xs, "x");
       const float* dy = a.ptr<float>(2, ys, "dy");
       float* dw = a.ptr<float>(3, ws, "dw");
-      if (a.ok) (kind == 2 ? conv2d_backprop_filter : depthwise_backprop_filter)(x, dy, dw, g);
+      if (a.ok) (kind == K_CONV_BACK_FILTER ? conv2d_backprop_filter : depthwise_backprop_filter)(x, dy, dw, g);
       break;
     }
-    case 6: {
+    case K_AVG_POOL: {
       const float* x = a.ptr<float>(1, xs, "x");
       float* y = a.ptr<float>(3, ys, "y");
       if (a.ok) avg_pool(x, y, g);
       break;
     }
-    case 7: {
+    case K_AVG_POOL_GRAD: {
       const float* dy = a.ptr<float>(1, ys, "dy");
       float* dx = a.ptr<float>(3, xs, "dx");
       if (a.ok) avg_pool_grad(dy, dx, g);
@@ -488,9 +490,34 @@ Napi::Value LayerNormGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The op-code table of kernels.h by name, checked at load against src/backend/native/op_codes.ts.
+static Napi::Object OpCodes(Napi::Env env) {
+  auto group = [&](std::initializer_list<std::pair<const char*, int>> codes) {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& [name, code] : codes) o.Set(name, Napi::Number::New(env, code));
+    return o;
+  };
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("act", group({{"linear", ACT_LINEAR}, {"relu", ACT_RELU}, {"relu6", ACT_RELU6}, {"sigmoid", ACT_SIGMOID},
+                      {"leakyrelu", ACT_LEAKYRELU}, {"elu", ACT_ELU}}));
+  t.Set("conv", group({{"conv", K_CONV}, {"convBackInput", K_CONV_BACK_INPUT}, {"convBackFilter", K_CONV_BACK_FILTER},
+                       {"dw", K_DW}, {"dwBackInput", K_DW_BACK_INPUT}, {"dwBackFilter", K_DW_BACK_FILTER},
+                       {"avgPool", K_AVG_POOL}, {"avgPoolGrad", K_AVG_POOL_GRAD}}));
+  t.Set("unary", group({{"neg", U_NEG}, {"exp", U_EXP}, {"log", U_LOG}, {"sqrt", U_SQRT}, {"rsqrt", U_RSQRT},
+                        {"square", U_SQUARE}, {"relu", U_RELU}, {"relu6", U_RELU6}, {"sigmoid", U_SIGMOID},
+                        {"tanh", U_TANH}, {"abs", U_ABS}, {"reciprocal", U_RECIPROCAL}, {"erf", U_ERF},
+                        {"leakyrelu", U_LEAKYRELU}, {"elu", U_ELU}, {"floor", U_FLOOR}, {"step", U_STEP},
+                        {"sign", U_SIGN}, {"log1p", U_LOG1P}, {"expm1", U_EXPM1}, {"ceil", U_CEIL}, {"round", U_ROUND}}));
+  t.Set("binary", group({{"add", B_ADD}, {"sub", B_SUB}, {"mul", B_MUL}, {"div", B_DIV}, {"sqdiff", B_SQDIFF},
+                         {"max", B_MAX}, {"min", B_MIN}, {"pow", B_POW}}));
+  t.Set("reduce", group({{"sum", R_SUM}, {"mean", R_MEAN}, {"max", R_MAX}, {"min", R_MIN}, {"prod", R_PROD}}));
+  return t;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const bool tuned = tune_malloc();
   exports.Set("mallocTuned", Napi::Boolean::New(env, tuned));
+  exports.Set("opCodes", OpCodes(env));
   const char* t = std::getenv("LITV2_NUM_THREADS");
   set_num_threads(t && std::atoi(t) > 0 ? std::atoi(t) : 1);
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));

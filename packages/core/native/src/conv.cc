@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "kernels.h"
-#include "pool.h"
+#include "thread_pool.h"
 
 namespace litv2 {
 namespace {

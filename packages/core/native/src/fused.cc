@@ -7,7 +7,7 @@
 
 #include "kernels.h"
 #include "mathfun.h"
-#include "pool.h"
+#include "thread_pool.h"
 
 namespace litv2 {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "kernels.h"
-#include "pool.h"
+#include "thread_pool.h"
 
 namespace litv2 {
 

@@ -8,12 +8,17 @@ namespace litv2 {
 // C[i] = op(A + aOff[i]) x op(B + bOff[i]) for i < batch; C[i] is M x N contiguous.
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int M, int N, int K, bool transA,
                   bool transB, const int64_t* aOff, const int64_t* bOff);
-// Activation codes shared with the TypeScript side.
+// Op codes shared with the TypeScript side (src/backend/native/op_codes.ts): the add-on exports them as
+// `opCodes` (addon.cc) and the TS side refuses to use a build whose codes differ from its table.
 enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_LEAKYRELU = 4, ACT_ELU = 5 };
 // y[r, c] = act(y[r, c] + bias[c]) over rows x cols (bias may be null).
 void bias_act(float* y, int64_t rows, int64_t cols, const float* bias, int act, float alpha);
 
 // ---- conv.cc (NHWC input, HWIO filter)
+// `conv(kind, ...)` of addon.cc.
+enum ConvKind {
+  K_CONV = 0, K_CONV_BACK_INPUT, K_CONV_BACK_FILTER, K_DW, K_DW_BACK_INPUT, K_DW_BACK_FILTER, K_AVG_POOL, K_AVG_POOL_GRAD
+};
 struct ConvGeom {
   int B, H, W, C;        // input
   int OH, OW, O;         // output (O = out channels; depthwise: C * multiplier)

@@ -2,7 +2,7 @@
 #include <cstring>
 
 #include "kernels.h"
-#include "pool.h"
+#include "thread_pool.h"
 
 namespace litv2 {
 namespace {

@@ -5,7 +5,7 @@ import * as path from 'path';
  * Writes `file` so that readers only ever see the old or the complete new content: the data goes to a temp
  * file in the same directory (same filesystem, so rename is atomic), is fsynced, then renamed over the
  * target, and the directory is fsynced so the rename survives a crash. A writer killed midway leaves the
- * previous file untouched (plus a stray `.NAME.tmp-PID` file).
+ * previous file untouched (plus a stray `.NAME.tmp-PID-*` file); a failed write or rename removes its temp file.
  */
 export function writeFileAtomic(file: string, write: (fd: number) => void): void {
   const dir = path.dirname(path.resolve(file));
@@ -21,7 +21,12 @@ export function writeFileAtomic(file: string, write: (fd: number) => void): void
     throw e;
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
   try {
     const dfd = fs.openSync(dir, 'r');
     try {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Hook, IterResult } from './hooks';
+import type { Hook, IterResult } from './runner';
 import { CHECKPOINT_EXT, type Runner } from './runner';
 
 export interface CheckpointHookOptions {

@@ -1,6 +1,6 @@
 import type { Dataset } from '../data/types';
 import type { ConfigNode } from '../registry/registry';
-import type { Hook, IterResult } from './hooks';
+import type { Hook, IterResult } from './runner';
 import type { Runner } from './runner';
 import type { EvalResult, TaskDefinition, TrainableModel } from './types';
 

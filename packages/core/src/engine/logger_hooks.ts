@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import type { Hook, IterResult, LogRecord } from './hooks';
+import type { Hook, IterResult, LogRecord } from './runner';
 import type { Runner } from './runner';
 
 export function formatDuration(sec: number): string {

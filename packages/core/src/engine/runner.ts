@@ -13,11 +13,59 @@ import { variableGradsLean } from '../nn/backprop';
 import type { DataLoader } from '../data/dataloader';
 import { disposeBatch } from '../data/collate';
 import type { Batch } from '../data/types';
-import type { Hook, IterResult, LogRecord } from './hooks';
+import { writeTextFileAtomic } from '../checkpoint/atomic';
 import type { LrSchedule } from './lr_schedule';
 import type { Optimizer } from './optimizer';
 import type { Checkpoint } from '../checkpoint/safetensors';
 import type { TrainableModel } from './types';
+
+// ---------------------------------------------------------------- hooks (mmcv-style)
+// The Hook contract lives with the Runner it is called by, so hook files depend on the runner and not
+// the other way round. Hooks run in ascending `priority` (default 50) at each point.
+
+/** What one training iteration produced (numbers already read back from the device). */
+export interface IterResult {
+  /** 0-based global iteration just finished. */
+  iter: number;
+  /** 0-based epoch (iteration runner: the data loader's epoch). */
+  epoch: number;
+  /** 0-based iteration inside the epoch. */
+  innerIter: number;
+  /** Every term forwardTrain returned, plus `loss` (the optimised total). */
+  losses: Record<string, number>;
+  /** Learning rate of the base group used for this step. */
+  lr: number;
+  /** Global gradient norm when clipping is on. */
+  gradNorm?: number;
+  batchSize: number;
+  /** Seconds waiting for data, and for the whole iteration (data + step). */
+  dataTime: number;
+  iterTime: number;
+}
+
+export interface Hook {
+  readonly name: string;
+  /** Lower runs first (mmcv: VERY_HIGH 10 ... NORMAL 50 ... VERY_LOW 90). */
+  readonly priority?: number;
+  beforeRun?(runner: Runner): void | Promise<void>;
+  beforeEpoch?(runner: Runner): void | Promise<void>;
+  afterIter?(runner: Runner, result: IterResult): void | Promise<void>;
+  afterEpoch?(runner: Runner): void | Promise<void>;
+  afterRun?(runner: Runner): void | Promise<void>;
+  /** Receives every log record (training intervals, evaluations) written through `runner.writeRecord`. */
+  onRecord?(runner: Runner, record: LogRecord): void | Promise<void>;
+}
+
+/** One JSON-lines log record: `mode` 'train' (per log interval) or 'val' (per evaluation). */
+export interface LogRecord {
+  mode: 'train' | 'val';
+  /** 1-based epoch (as mmcv logs it). */
+  epoch: number;
+  /** 1-based global iteration. */
+  iter: number;
+  [key: string]: number | string;
+}
+
 
 /** What a checkpoint holds: core/checkpoint's `Checkpoint`. */
 export type CheckpointData = Checkpoint;
@@ -223,7 +271,7 @@ export class Runner<B extends Batch = Batch> {
       };
       fs.mkdirSync(path.dirname(file), { recursive: true });
       await this.opts.checkpointIO.save(file, { model, optimizer, meta });
-      writeAtomic(path.join(this.workDir, LAST_CHECKPOINT_FILE), path.resolve(file) + '\n');
+      writeTextFileAtomic(path.join(this.workDir, LAST_CHECKPOINT_FILE), path.resolve(file) + '\n');
     } finally {
       for (const t of Object.values(model)) t.dispose();
       for (const d of Object.values(optimizer.slots)) for (const t of Object.values(d)) t.dispose();
@@ -292,18 +340,4 @@ export function findLatestCheckpoint(workDir: string): string | undefined {
   if (!files.length) return undefined;
   files.sort((a, b) => fs.statSync(path.join(workDir, b)).mtimeMs - fs.statSync(path.join(workDir, a)).mtimeMs);
   return path.join(workDir, files[0]);
-}
-
-/** Temp file in the same directory + rename, so readers never see a half-written file. */
-export function writeAtomic(file: string, content: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    if (typeof content === 'string') fs.writeSync(fd, content);
-    else fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }

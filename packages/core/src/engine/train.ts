@@ -19,7 +19,7 @@ import { Runner, findLatestCheckpoint, type CheckpointIO } from './runner';
 import { LoggerHook, JsonLinesLoggerHook } from './logger_hooks';
 import { CheckpointHook } from './checkpoint_hook';
 import { EvalHook } from './eval_hook';
-import type { Hook } from './hooks';
+import type { Hook } from './runner';
 import type { EvalResult, TaskContext, TaskDefinition } from './types';
 
 export interface TrainJob {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { opCodeMismatch } from './op_codes';
 
 /** The N-API surface of `packages/core/native` (see native/src/addon.cc for the argument conventions). */
 export interface NativeAddon {
@@ -78,9 +79,12 @@ export function loadNativeAddon(): { addon: NativeAddon; file: string } | { erro
     const addon = req(file) as Record<string, unknown>;
     // A build older than the TypeScript side lacks functions that kernels would only miss mid-run.
     const missing = REQUIRED_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
+    const mismatch = missing.length ? undefined : opCodeMismatch(addon.opCodes);
     cached = missing.length
       ? { error: `${file} is out of date (no ${missing.join(', ')}); rebuild it with \`node tools/build-native.mjs\`` }
-      : { addon: addon as unknown as NativeAddon, file };
+      : mismatch
+        ? { error: `${file}: op codes differ from backend/native/op_codes.ts (${mismatch}); rebuild it with \`node tools/build-native.mjs\`` }
+        : { addon: addon as unknown as NativeAddon, file };
   } catch (e) {
     cached = { error: `failed to load ${file}: ${(e as Error).message.split('\n')[0]}` };
   }

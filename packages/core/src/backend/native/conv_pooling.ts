@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_OP_CODES } from './op_codes';
 import { type KernelArgs, type KernelFn, type NativeContext, f64, out, sizeOf, values, broadcastStrides, collapse } from './util';
 
 /** Activation codes of native/src/kernels.h (`prelu` is left to the tfjs kernels). */
-const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5 };
+const ACT: Record<string, number> = NATIVE_OP_CODES.act;
 
-const CONV = { conv: 0, convBackInput: 1, convBackFilter: 2, dw: 3, dwBackInput: 4, dwBackFilter: 5, avgPool: 6, avgPoolGrad: 7 };
+const CONV = NATIVE_OP_CODES.conv;
 
 function geom(c: tf.backend_util.Conv2DInfo): Float64Array {
   return f64([
@@ -61,7 +62,7 @@ function epilogue(ctx: NativeContext, args: KernelArgs, y: Float32Array, shape: 
   const cols = shape[shape.length - 1];
   const rows = y.length / Math.max(cols, 1);
   if (!bias) {
-    if (act !== 0) ctx.addon.biasAct(y, rows, cols, null, act, alpha);
+    if (act !== ACT.linear) ctx.addon.biasAct(y, rows, cols, null, act, alpha);
     return y;
   }
   const bv = values(args.backend, bias);
@@ -72,8 +73,8 @@ function epilogue(ctx: NativeContext, args: KernelArgs, y: Float32Array, shape: 
   const outShape = tf.broadcast_util.assertAndGetBroadcastShape(shape, bias.shape);
   const c = collapse(outShape, [broadcastStrides(shape, outShape), broadcastStrides(bias.shape, outShape)]);
   const z = ctx.buffers.f32(sizeOf(outShape));
-  ctx.addon.binary(0, y, bv, z, f64(c.shape), f64(c.strides[0]), f64(c.strides[1]));
-  if (act !== 0) ctx.addon.biasAct(z, z.length / Math.max(outShape[outShape.length - 1], 1), outShape[outShape.length - 1], null, act, alpha);
+  ctx.addon.binary(NATIVE_OP_CODES.binary.add, y, bv, z, f64(c.shape), f64(c.strides[0]), f64(c.strides[1]));
+  if (act !== ACT.linear) ctx.addon.biasAct(z, z.length / Math.max(outShape[outShape.length - 1], 1), outShape[outShape.length - 1], null, act, alpha);
   shape.splice(0, shape.length, ...outShape);
   return z;
 }
@@ -108,7 +109,7 @@ export function convPoolingKernels(ctx: NativeContext): Record<string, KernelFn>
   const forwardConv = (name: string, depthwise: boolean, fused: boolean): KernelFn => (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs;
     const at = attrsOf(args);
-    const act = fused ? ACT[(at.activation as string) ?? 'linear'] : 0;
+    const act = fused ? ACT[(at.activation as string) ?? 'linear'] : ACT.linear;
     if (!nhwc(at.dataFormat) || act === undefined || preluActivationWeights || !allFloat(x, filter, bias)) return ctx.original(name)(args);
     const info = convInfo(x.shape, filter.shape, at, depthwise);
     const y = ctx.buffers.f32(sizeOf(info.outShape));

@@ -1,14 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_OP_CODES } from './op_codes';
 import { type KernelArgs, type KernelFn, type NativeContext, axes, broadcastStrides, collapse, contiguousStrides, f64, out, sizeOf, values } from './util';
 
-/** Unary op codes of native/src/kernels.h, by tfjs kernel name. */
+const { unary: U, binary: B, reduce: R } = NATIVE_OP_CODES;
+/** Native op codes (op_codes.ts) by tfjs kernel name. */
 const UNARY: Record<string, number> = {
-  Neg: 0, Exp: 1, Log: 2, Sqrt: 3, Rsqrt: 4, Square: 5, Relu: 6, Relu6: 7, Sigmoid: 8, Tanh: 9, Abs: 10,
-  Reciprocal: 11, Erf: 12, LeakyRelu: 13, Elu: 14, Floor: 15, Step: 16, Sign: 17, Log1p: 18, Expm1: 19, Ceil: 20,
-  Round: 21,
+  Neg: U.neg, Exp: U.exp, Log: U.log, Sqrt: U.sqrt, Rsqrt: U.rsqrt, Square: U.square, Relu: U.relu, Relu6: U.relu6,
+  Sigmoid: U.sigmoid, Tanh: U.tanh, Abs: U.abs, Reciprocal: U.reciprocal, Erf: U.erf, LeakyRelu: U.leakyrelu, Elu: U.elu,
+  Floor: U.floor, Step: U.step, Sign: U.sign, Log1p: U.log1p, Expm1: U.expm1, Ceil: U.ceil, Round: U.round,
 };
-const BINARY: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6, Pow: 7 };
-const REDUCE: Record<string, number> = { Sum: 0, Mean: 1, Max: 2, Min: 3 };
+const BINARY: Record<string, number> = {
+  Add: B.add, Sub: B.sub, Multiply: B.mul, RealDiv: B.div, SquaredDifference: B.sqdiff, Maximum: B.max, Minimum: B.min, Pow: B.pow,
+};
+const REDUCE: Record<string, number> = { Sum: R.sum, Mean: R.mean, Max: R.max, Min: R.min };
 
 const attr = (args: KernelArgs, name: string): unknown => (args.attrs as Record<string, unknown> | undefined)?.[name];
 
