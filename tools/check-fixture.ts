@@ -3,7 +3,7 @@
  *   npx tsx tools/check-fixture.ts ../shared/reference/litv2/fixtures/hilo_ws2.json [--atol 1e-4] [--rtol 1e-4]
  * Prints max abs / rel error per tensor; exits 1 when any tensor is out of tolerance.
  */
-import { parseCheckFixtureArgs, runCheckFixture } from './fixtures/check';
+import { parseCheckFixtureArgs, runCheckFixture } from './parity/check';
 
 try {
   const { ok } = await runCheckFixture(parseCheckFixtureArgs(process.argv.slice(2)));

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { HiLo } from '@litv2/core';
 import { initBackend } from '@litv2/core/node';
-import { parseCheckFixtureArgs, runCheckFixture } from '../fixtures/check';
+import { parseCheckFixtureArgs, runCheckFixture } from '../parity/check';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures');

@@ -19,7 +19,7 @@ export { loadStateDictFile, type LoadStateDictFileOptions } from './checkpoint/s
 export { loadConfig, readYamlFile, type LoadConfigOptions, type LoadedConfig } from './config/load';
 export { findConfigFile, defaultConfigsDir } from './config/find';
 export { dumpConfig } from './config/dump_file';
-export { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, type ToolArgs, type ToolFlags, type ToolFlagSpec, type NumberFlagOptions } from './config/args';
+export { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, type ToolArgs, type ToolFlags, type ToolFlagSpec, type NumberFlagOptions } from './config/cli_flags';
 
 export * from './data/image';
 export * from './data/loading';
@@ -34,8 +34,8 @@ export * from './engine/eval_hook';
 export * from './engine/train';
 export * from './engine/cli';
 
-export * from './analysis/fixture_io';
-export * from './analysis/fixtures';
+export * from './parity/fixture_io';
+export * from './parity/check';
 export * from './backbones/litv2/fixture_parity';
 
 export * from './backbones/litv2/convert';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StateDict } from '../nn/module';
-import { parseArgs } from '../config/args';
+import { parseArgs } from '../config/cli_flags';
 import { didYouMean } from '../utils/suggest';
 import type { ConfigNode } from '../registry/registry';
 import { pickTask, type TaskTable } from './task_table';

@@ -4,8 +4,8 @@ import { HiLo } from '../../attention/hilo';
 import { DTM } from './blocks';
 import { LITv2, type LITv2ClsConfig } from './classifier';
 import { LITv2Backbone, type LITv2BackboneConfig } from './backbone';
-import { compareArrays, compareExact, compareTensor, type Fixture, type FixtureManifest, type TensorComparison } from '../../analysis/fixture_io';
-import type { FixtureCheckOptions, FixtureHandler } from '../../analysis/fixtures';
+import { compareArrays, compareExact, compareTensor, type Fixture, type FixtureManifest, type TensorComparison } from '../../parity/fixture_io';
+import type { FixtureCheckOptions, FixtureHandler } from '../../parity/check';
 
 type Meta = Record<string, unknown>;
 

@@ -1,3 +1,8 @@
+/**
+ * The command-line flag parser of the tools (train, eval, predict, bench, ...): `--config`, `--cfg-options k=v ...`,
+ * `--work-dir`, `--resume`, `--checkpoint` and free `--flag value` items, with typed accessors (`toolFlags`) that
+ * reject unknown or malformed flags with a usage error.
+ */
 import { didYouMean } from '../utils/suggest';
 
 /** Common command-line options of the tools (`train`, `eval`, `predict`, ...). */

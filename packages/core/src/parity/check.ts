@@ -1,3 +1,4 @@
+/** Fixture parity: running a handler over a `litv2-fixture-v1` manifest and reporting per-tensor errors. */
 import { Fixture, type FixtureManifest, type TensorComparison, type Tolerance } from './fixture_io';
 
 export interface FixtureCheckOptions extends Tolerance {

@@ -1,3 +1,4 @@
+/** Fixture parity: reading `litv2-fixture-v1` manifests (JSON + binary tensors) and comparing tensors with tolerances. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
