@@ -3,14 +3,13 @@
  *   npx tsx tools/eval.ts --task detection --config NAME --checkpoint FILE [--out results.json] [--work-dir D]
  * (`npx nx run <task>:test --config NAME --checkpoint FILE` runs this through tools/test.ts.)
  */
-import { evalCli, initBackend } from '@litv2/core';
+import { evalCli, initBackend, reportToolError } from '@litv2/core';
 import { engineDeps } from './engine-deps';
 
 try {
-  await initBackend();
+  // --help answers at once, before the backend loads.
+  if (!wantsHelp(process.argv.slice(2))) await initBackend();
   await evalCli(process.argv.slice(2), engineDeps());
 } catch (e) {
-  console.error(`eval: ${(e as Error).message}`);
-  if (process.env.LITV2_DEBUG) console.error(e);
-  process.exit(1);
+  process.exit(reportToolError('eval', e));
 }

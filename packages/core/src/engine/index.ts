@@ -9,3 +9,4 @@ export * from './checkpoint_hook';
 export * from './eval_hook';
 export * from './train';
 export * from './cli';
+export * from './work_dir';
