@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { CocoFormatError, describe } from './errors';
+import { parsePythonJson } from './python-json';
 import { toRleObject } from './mask';
 import { rleDecode, type BinaryMask, type RLE, type RleObject } from './rle';
 import { rleInfoChecked, segmentationToRle, type Segmentation } from './segmentation';
@@ -82,6 +83,9 @@ export function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
+    // Python's json (and so pycocotools) also reads bare NaN, Infinity and -Infinity.
+    const lenient = parsePythonJson(text);
+    if (lenient.ok) return lenient.value;
     throw new CocoFormatError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
 }
@@ -289,7 +293,7 @@ export class COCO {
       const imageId = r.image_id;
       const catId = r.category_id;
       const score = r.score;
-      if (!isNum(imageId) || !this.imgs.has(imageId) || !isNum(catId) || !isNum(score)) {
+      if (!isNum(imageId) || !this.imgs.has(imageId) || !isNum(catId) || typeof score !== 'number') {
         const where = `${source}: result ${id} (image_id ${describe(imageId)}, category_id ${describe(catId)})`;
         if (!isNum(imageId)) throw new CocoFormatError(`${where}: 'image_id' must be a number`);
         if (!this.imgs.has(imageId)) throw new CocoFormatError(`${where}: image_id ${imageId} is not an image of the ground truth`);
