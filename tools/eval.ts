@@ -3,7 +3,7 @@
  *   npx tsx tools/eval.ts --task detection --config NAME --checkpoint FILE [--out results.json] [--work-dir D]
  * (`npx nx run <task>:test --config NAME --checkpoint FILE` runs this through tools/test.ts.)
  */
-import { evalCli, initBackend, reportToolError } from '@litv2/core';
+import { evalCli, initBackend, reportToolError, wantsHelp } from '@litv2/core';
 import { engineDeps } from './engine-deps';
 
 try {

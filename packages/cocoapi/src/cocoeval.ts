@@ -3,7 +3,7 @@
  * linspace thresholds, interpolation, numpy summation order) but columnar storage: per-image results are kept
  * as one byte per (threshold, detection) in per-category pools instead of one object per image.
  */
-import type { COCO } from './coco';
+import { sortImageIds, type COCO, type ImageId } from './coco';
 import { buildTable, maskOf, type AnnTable } from './eval-data';
 import { boxPairIou } from './iou';
 import { rleArea, rleIntersectUnion, type RLE } from './rle';
@@ -12,7 +12,7 @@ import { formatSummaryLine, summarizeDets, type SummaryArrays } from './summariz
 
 /** pycocotools' per-image, per-category, per-area evaluation record (evalImgs entries). */
 export interface EvalImg {
-  image_id: number;
+  image_id: ImageId;
   category_id: number;
   aRng: [number, number];
   maxDet: number;
@@ -112,14 +112,14 @@ export class COCOeval {
     this.cocoGt = cocoGt;
     this.cocoDt = cocoDt;
     this.params = new Params(iouType);
-    this.params.imgIds = [...cocoGt.getImgIds()].sort((a, b) => a - b);
+    this.params.imgIds = sortImageIds([...cocoGt.getImgIds()], cocoGt.source);
     this.params.catIds = [...cocoGt.getCatIds()].sort((a, b) => a - b);
   }
 
   /** Normalise params as evaluate() does and build the columnar GT/DT tables. */
   private prepare(): void {
     const p = this.params;
-    p.imgIds = uniqueSorted(p.imgIds);
+    p.imgIds = sortImageIds([...new Set(p.imgIds)], this.cocoGt.source);
     if (p.useCats) p.catIds = uniqueSorted(p.catIds);
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
     this.gt = buildTable(this.cocoGt, p.imgIds, p.catIds, p.iouType, true);

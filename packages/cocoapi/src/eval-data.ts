@@ -3,7 +3,7 @@
  * (image, category) built with a stable counting sort, so that every group keeps file order — the order
  * pycocotools' per-(image, category) lists have.
  */
-import type { COCO, CocoAnnotation } from './coco';
+import type { COCO, CocoAnnotation, ImageId } from './coco';
 import { CocoFormatError, describe } from './errors';
 import type { IouType } from './params';
 import { rleToBboxInto, type RLE } from './rle';
@@ -42,12 +42,12 @@ function num(v: unknown): v is number {
  */
 export function buildTable(
   coco: COCO,
-  imgIds: readonly number[],
+  imgIds: readonly ImageId[],
   catIds: readonly number[],
   iouType: IouType,
   isGt: boolean,
 ): AnnTable {
-  const imgIndex = new Map<number, number>();
+  const imgIndex = new Map<ImageId, number>();
   imgIds.forEach((id, i) => imgIndex.set(id, i));
   const catIndex = new Map<number, number>();
   catIds.forEach((id, k) => catIndex.set(id, k));

@@ -32,6 +32,12 @@ export function describeGtProblem(p: GtProblem): string {
   return `${DESCRIPTION[p.kind](p.count)} (${what} ${p.examples.join(', ')}${p.count > p.examples.length ? ', …' : ''})`;
 }
 
+/** A numeric [x, y, w, h] box with w <= 0 or h <= 0 (malformed boxes are reported where they are read). */
+function nonPositiveBox(a: CocoAnnotation): boolean {
+  const b = a.bbox;
+  return Array.isArray(b) && b.length === 4 && typeof b[2] === 'number' && typeof b[3] === 'number' && (b[2] <= 0 || b[3] <= 0);
+}
+
 /** All problems of a ground-truth dataset, in a fixed order (duplicates first); empty when it is clean. */
 export function findGtProblems(coco: COCO): GtProblem[] {
   const ds: CocoDataset = coco.dataset;
@@ -52,8 +58,7 @@ export function findGtProblems(coco: COCO): GtProblem[] {
     const n = (seen.get(a.id) ?? 0) + 1;
     seen.set(a.id, n);
     if (n === 2) note('duplicate_ann_id', a.id);
-    const b = a.bbox;
-    if (Array.isArray(b) && b.length === 4 && (!(b[2] > 0) || !(b[3] > 0))) note('nonpositive_box', a.id);
+    if (nonPositiveBox(a)) note('nonpositive_box', a.id);
     if (hasCats && !coco.cats.has(a.category_id)) note('unknown_category', a.id);
     if (!coco.imgs.has(a.image_id)) note('unknown_image', a.id);
   }
@@ -71,9 +76,7 @@ export function cleanAnnotations(coco: COCO): { kept: CocoAnnotation[]; dropped:
   const seen = new Set<number>();
   const kept: CocoAnnotation[] = [];
   for (const a of anns) {
-    const b = a.bbox;
-    const badBox = Array.isArray(b) && b.length === 4 && (!(b[2] > 0) || !(b[3] > 0));
-    if (seen.has(a.id) || badBox || (hasCats && !coco.cats.has(a.category_id)) || !coco.imgs.has(a.image_id)) continue;
+    if (seen.has(a.id) || nonPositiveBox(a) || (hasCats && !coco.cats.has(a.category_id)) || !coco.imgs.has(a.image_id)) continue;
     seen.add(a.id);
     kept.push(a);
   }

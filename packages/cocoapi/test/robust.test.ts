@@ -43,6 +43,9 @@ describe.each(['bbox', 'segm'] as const)('as pycocotools (%s)', (t) => {
     expect(() => JSON.parse(fs.readFileSync(path.join(FIX, `nan_dt_${t}.json`), 'utf8'))).toThrow();
     expect(stats(path.join(REF, 'gt.json'), path.join(FIX, `nan_dt_${t}.json`), t)).toEqual(expected[`nan/${t}`]);
   });
+  test('string image ids (sorted as Python sorts strings)', () => {
+    expect(stats(path.join(FIX, 'strids_gt.json'), path.join(FIX, `strids_dt_${t}.json`), t)).toEqual(expected[`strids/${t}`]);
+  });
   test('plain case (control)', () => {
     expect(stats(path.join(REF, 'gt.json'), path.join(REF, `dt_${t}.json`), t)).toEqual(expected[`plain/${t}`]);
   });
@@ -109,4 +112,11 @@ test('coco-eval: duplicates are an error unless --allow-duplicate-ids; the rest 
   // the numbers are still pycocotools' on that file
   expect(JSON.parse(ok.out).stats).toEqual(stats(gtFile, dt, 'bbox'));
   expect(run(['--help']).out).toMatch(/--allow-duplicate-ids/);
+});
+
+test('image ids mixing numbers and strings are refused, as Python cannot sort them', () => {
+  const gt = JSON.parse(fs.readFileSync(path.join(REF, 'gt.json'), 'utf8')) as CocoDataset;
+  gt.images![0].id = String(gt.images![0].id);
+  const coco = new COCO(gt);
+  expect(() => new COCOeval(coco, coco.loadRes([]), 'bbox')).toThrow(/image ids mix numbers and strings/);
 });

@@ -112,6 +112,28 @@ test('bad boxes name the annotation id; --skip-bad-samples logs and skips the im
   expect(() => parseCocoAnns([{ id: 5, image_id: 1, category_id: 1, bbox: [0, 0, 1] }], { width: 9, height: 9 }, new Map([[1, 0]]), 'f.json')).toThrow(/f\.json: annotation id 5/);
 });
 
+test('invalid COCO ground truth stops the run with counts and ids; --skip-bad-samples drops it and logs', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'det-gt-'));
+  await makeCoco(dir, [
+    { id: 20, image_id: 10, category_id: 3, bbox: [5, 5, -4, 10], area: 40, iscrowd: 0 }, // negative width
+    { id: 21, image_id: 10, category_id: 55, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 }, // unknown category
+    { id: 22, image_id: 77, category_id: 3, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 }, // unknown image
+    { id: 5, image_id: 10, category_id: 3, bbox: [30, 30, 10, 10], area: 100, iscrowd: 0 }, // id 5 used twice
+  ]);
+  const cfg = dataCfg(dir, [{ type: 'LoadImageFromFile' }]);
+  const err = await (async () => detectionTask.buildDataset(cfg, 'train', ctx(dir)))().catch((e: Error) => e);
+  expect((err as Error).message).toBe(
+    `${path.join(dir, 'ann.json')}: invalid ground truth: 1 annotation id(s) used by more than one annotation (ids 5); ` +
+      `1 annotation(s) with a bbox width or height <= 0 (ids 20); 1 annotation(s) of a category_id not in 'categories' (ids 21); ` +
+      `1 annotation(s) of an image_id not in 'images' (ids 22); fix the file or pass --skip-bad-samples to drop these annotations and images`,
+  );
+  const logs: string[] = [];
+  const ds = (await detectionTask.buildDataset(cfg, 'train', ctx(dir, { skipBadSamples: true, log: (l) => logs.push(l) }))) as CocoDetDataset;
+  expect(logs.join('\n')).toMatch(/dropped 4 annotation\(s\) and 0 image\(s\)/);
+  expect(ds.coco.dataset.annotations!.map((a) => a.id)).toEqual([1, 2, 3, 4, 5]);
+  expect(Array.from(ds.info(0).ann!.labels)).toEqual([1, 0]);
+});
+
 test('config errors: missing COCO says where to put it, missing pretrained says where to get it, unknown dataset type', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'det-cfg-'));
   const coco = { data: { train: { type: 'CocoDataset', ann_file: 'data/coco/annotations/instances_train2017.json', img_prefix: 'data/coco/train2017/', pipeline: [] } } };
