@@ -85,8 +85,9 @@ export function readPth(file: string, opts: ReadPthOptions = {}): unknown {
   }
   if (head[0] === 0x80 && head[1] <= 5) {
     throw new Error(
-      `${file}: legacy (pre-1.6, non-zip) torch.save format is not supported. Re-save it with a recent PyTorch: ` +
-        "torch.save(torch.load(f, map_location='cpu'), f2)  (zip format is the default since torch 1.6)",
+      `${file}: legacy (pre-1.6, non-zip) torch.save format is not supported. Re-save it with a recent PyTorch, ` +
+        "loading with weights_only=True so that no code in the file runs: " +
+        "torch.save(torch.load(f, map_location='cpu', weights_only=True), f2)  (zip format is the default since torch 1.6)",
     );
   }
   if (head.readUInt32LE(0) !== 0x04034b50 && head.readUInt32LE(0) !== 0x06054b50) {
