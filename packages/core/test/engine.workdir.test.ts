@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../src/backend';
 import { registerTask } from '../src/engine/task_registry';
-import { trainCli, type CliDeps } from '../src/engine/cli';
+import * as tf from '@tensorflow/tfjs';
+import { evalCli, trainCli, type CliDeps } from '../src/engine/cli';
 import { findLatestCheckpoint } from '../src/engine/runner';
 import { checkpointPointer, readCheckpointPointer, removeStaleTempFiles } from '../src/engine/work_dir';
 import type { TaskDefinition } from '../src/engine/types';
@@ -140,4 +141,28 @@ test('--help is a help request, not a run', async () => {
   await expect(trainCli(['--task', 'toy_wd', '--help'], deps(root, new MemoryCheckpointIO(), []))).rejects.toThrow(HelpRequested);
   await expect(trainCli(['--task', 'toy_wd', '--confg', 'x'], deps(root, new MemoryCheckpointIO(), []))).rejects.toThrow(UsageError);
   expect(fs.readdirSync(root)).toEqual([]);
+});
+
+test('evaluating a checkpoint of another model (extra or missing layers) is an error unless --allow-partial-load', async () => {
+  const root = tmpRoot();
+  const io = new MemoryCheckpointIO();
+  const lines: string[] = [];
+  const out = await trainCli(['--task', 'toy_wd', '--config', 'c'], deps(root, io, lines));
+  dispose(out);
+  const ckpt = path.join(out.workDir, 'epoch_2.ckpt');
+  // a deeper model's checkpoint: one more layer than the toy model has
+  io.files.get(ckpt)!.model['layers.3.weight'] = tf.zeros([2, 2]);
+  const evalDir = path.join(root, 'eval_out');
+  const err = await evalCli(['--task', 'toy_wd', '--config', 'c', '--checkpoint', ckpt, '--work-dir', evalDir], deps(root, io, lines)).catch((e: Error) => e);
+  expect((err as Error).message).toMatch(/epoch_2\.ckpt does not fit the model of configs\/c\.yaml: 1 of its weights have no place in the model \(e\.g\. layers\.3\.weight\).*--allow-partial-load/);
+  expect(fs.existsSync(evalDir)).toBe(false);
+  // a shallower one: a weight of the model is missing
+  const model = io.files.get(ckpt)!.model;
+  const [first] = Object.keys(model);
+  model[first].dispose();
+  delete model[first];
+  await expect(evalCli(['--task', 'toy_wd', '--config', 'c', '--checkpoint', ckpt], deps(root, io, lines))).rejects.toThrow(/1 of the model's weights are not in it/);
+  const res = await evalCli(['--task', 'toy_wd', '--config', 'c', '--checkpoint', ckpt, '--work-dir', evalDir, '--allow-partial-load'], deps(root, io, lines));
+  expect(res.table).toBe('');
+  expect(lines.some((l) => l.startsWith('warning: 1 missing key(s)'))).toBe(true);
 });

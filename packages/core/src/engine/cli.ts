@@ -25,9 +25,11 @@ export interface CliArgs {
   noValidate: boolean;
   /** A fresh run may replace an earlier run's checkpoints in its work dir. */
   overwrite: boolean;
+  /** Evaluate a checkpoint that lacks some of the model's weights or holds others (they stay random / unused). */
+  allowPartialLoad: boolean;
 }
 
-const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate', 'overwrite', 'help', 'h'];
+const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate', 'overwrite', 'allow-partial-load', 'help', 'h'];
 
 /** `--help` of tools/train.ts and tools/eval.ts (through nx: `<task>:train`, `<task>:test`). */
 export const TRAIN_USAGE =
@@ -36,7 +38,8 @@ export const TRAIN_USAGE =
   '  --overwrite       a fresh run replaces the checkpoints of an earlier run in the work dir (otherwise it refuses)\n' +
   '  --skip-bad-samples  log and skip unreadable images and invalid annotations instead of stopping';
 export const EVAL_USAGE =
-  'usage: eval --task T --config NAME --checkpoint FILE [--out results.json] [--work-dir D] [--cfg-options k=v ...] [--skip-bad-samples]';
+  'usage: eval --task T --config NAME --checkpoint FILE [--out results.json] [--work-dir D] [--cfg-options k=v ...] [--skip-bad-samples] [--allow-partial-load]\n' +
+  '  --allow-partial-load  evaluate although the checkpoint does not fit the model (missing layers stay randomly initialised)';
 
 /**
  * Parses `--task T --config C [--work-dir D] [--resume] [--checkpoint F] [--out O] [--cfg-options k=v ...]`
@@ -46,7 +49,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const t = parseArgs(argv);
   for (const f of Object.keys(t.flags)) {
     if (!CLI_FLAGS.includes(f)) {
-      throw new UsageError(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --overwrite --checkpoint --out --cfg-options --skip-bad-samples --no-validate --help)`);
+      throw new UsageError(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --overwrite --checkpoint --out --cfg-options --skip-bad-samples --no-validate --allow-partial-load --help)`);
     }
   }
   if (t.positional.length) throw new UsageError(`unexpected argument '${t.positional[0]}'`);
@@ -67,6 +70,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     skipBadSamples: t.flags['skip-bad-samples'] === true,
     noValidate: t.flags['no-validate'] === true,
     overwrite: t.flags.overwrite === true,
+    allowPartialLoad: t.flags['allow-partial-load'] === true,
   };
 }
 
@@ -140,6 +144,17 @@ export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult
   try {
     const r = model.loadStateDict(sd, { strict: false });
     if (r.missingKeys.length === model.namedEntries().length) throw new Error(`${ckpt}: none of the model's weights are in this checkpoint (unexpected keys e.g. ${r.unexpectedKeys.slice(0, 3).join(', ')})`);
+    // A checkpoint of another depth or width would otherwise be evaluated with random layers and a 0 exit.
+    if ((r.missingKeys.length || r.unexpectedKeys.length) && !args.allowPartialLoad) {
+      const parts = [
+        r.missingKeys.length ? `${r.missingKeys.length} of the model's weights are not in it (e.g. ${r.missingKeys.slice(0, 3).join(', ')})` : '',
+        r.unexpectedKeys.length ? `${r.unexpectedKeys.length} of its weights have no place in the model (e.g. ${r.unexpectedKeys.slice(0, 3).join(', ')})` : '',
+      ].filter(Boolean);
+      throw new Error(
+        `${ckpt} does not fit the model of ${loaded.file}: ${parts.join('; ')}. It was trained with another config (depths, widths, classes): ` +
+          'evaluate it with that config, or pass --allow-partial-load to evaluate anyway with the missing layers randomly initialised',
+      );
+    }
     if (r.missingKeys.length) log(`warning: ${r.missingKeys.length} missing key(s): ${r.missingKeys.slice(0, 8).join(', ')}`);
     if (r.unexpectedKeys.length) log(`warning: ${r.unexpectedKeys.length} unexpected key(s): ${r.unexpectedKeys.slice(0, 8).join(', ')}`);
   } finally {
