@@ -12,6 +12,7 @@ import {
   detectionsToCoco,
   evaluateCocoBbox,
   parseCocoAnns,
+  runInference,
   type CocoDetDataset,
 } from '@litv2/detection';
 
@@ -132,6 +133,19 @@ test('invalid COCO ground truth stops the run with counts and ids; --skip-bad-sa
   expect(logs.join('\n')).toMatch(/dropped 4 annotation\(s\) and 0 image\(s\)/);
   expect(ds.coco.dataset.annotations!.map((a) => a.id)).toEqual([1, 2, 3, 4, 5]);
   expect(Array.from(ds.info(0).ann!.labels)).toEqual([1, 0]);
+});
+
+test('evaluation shows progress, as segmentation does', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'det-progress-'));
+  await makeCoco(dir);
+  const cfg = { data: { test: (dataCfg(dir, [{ type: 'LoadImageFromFile' }, { type: 'Normalize', ...NORM }, { type: 'DefaultFormatBundle' }, { type: 'Collect', keys: ['img'] }]).data as ConfigNode).train } } as ConfigNode;
+  const ds = (await detectionTask.buildDataset(cfg, 'test', ctx(dir))) as CocoDetDataset;
+  // a stand-in detector: no boxes, so only the loop and its log are exercised
+  const model = { eval: () => {}, simpleTest: async (_imgs: tf.Tensor, metas: unknown[]) => metas.map(() => ({ bboxes: new Float32Array(0), labels: new Int32Array(0) })) };
+  const lines: string[] = [];
+  const results = await runInference(model as unknown as Parameters<typeof runInference>[0], ds, { log: (l) => lines.push(l) });
+  expect(results).toEqual([]);
+  expect(lines).toEqual([expect.stringMatching(/^\[eval\] 3\/3 images, \d+ ms\/img$/)]);
 });
 
 test('config errors: missing COCO says where to put it, missing pretrained says where to get it, unknown dataset type', async () => {

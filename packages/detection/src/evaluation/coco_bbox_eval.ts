@@ -4,7 +4,7 @@ import { COCO, COCOeval, type CocoResult, type ImageId } from '@litv2/cocoapi';
 import type { Detections } from '../post_processing/multiclass_nms';
 
 /** mmdet's `bbox2result` + `_det2json`: x1y1x2y2 → [x, y, w, h] (no +1), label → category id. */
-export function detectionsToCoco(imgId: number, dets: Detections, catIds: number[]): CocoResult[] {
+export function detectionsToCoco(imgId: ImageId, dets: Detections, catIds: number[]): CocoResult[] {
   const out: CocoResult[] = [];
   for (let i = 0; i < dets.labels.length; i++) {
     const [x1, y1, x2, y2, s] = dets.bboxes.subarray(i * 5, i * 5 + 5);
