@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { exitCodeOf, splitTask } from '@litv2/core/node';
+import { reportToolError, splitTask, wantsHelp } from '@litv2/core/node';
 import { parseCoreArgs, runBenchWorker, runCoreBenchmark, type WorkerSpec } from './bench/core';
 
 const argv = process.argv.slice(2);
@@ -40,6 +40,10 @@ const TASKS: Record<string, (argv: string[]) => Promise<number>> = {
 
 async function run(): Promise<number> {
   const { task = 'core', rest } = splitTask(argv);
+  if (wantsHelp(argv) && !argv.some((a) => a === '--task' || a.startsWith('--task='))) {
+    console.log('usage: benchmark [--task core|detection|segmentation] [task options]; `--task T --help` lists the options of T');
+    return 0;
+  }
   const bench = TASKS[task];
   if (!bench) {
     console.error(`benchmark: unknown --task '${task}' (known: ${Object.keys(TASKS).join(', ')})`);
@@ -52,8 +56,6 @@ let code: number;
 try {
   code = await run();
 } catch (e) {
-  console.error(`benchmark: ${(e as Error).message}`);
-  if (process.env.LITV2_DEBUG) console.error(e);
-  code = exitCodeOf(e);
+  code = reportToolError('benchmark', e);
 }
 process.exit(code);

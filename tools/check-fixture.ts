@@ -5,6 +5,11 @@
  */
 import { parseCheckFixtureArgs, runCheckFixture } from './parity/check';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log('usage: check-fixture FIXTURE.json [FIXTURE.json ...] [--atol 1e-4] [--rtol 1e-4]');
+  process.exit(0);
+}
+
 try {
   const { ok } = await runCheckFixture(parseCheckFixtureArgs(process.argv.slice(2)));
   process.exit(ok ? 0 : 1);

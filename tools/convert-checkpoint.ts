@@ -8,27 +8,43 @@
 import { convertLITv2Checkpoint, initBackend, type ConvertOptions } from '@litv2/core/node';
 
 const argv = process.argv.slice(2);
+const USAGE = 'usage: convert-checkpoint <input.pth> <output> [--size s|m|b] [--variant cls|det|seg] [--prefix P] [--num-classes N] [--arch JSON]';
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const pos: string[] = [];
 const o: Partial<ConvertOptions> = { size: 's', variant: 'cls' };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   const next = () => {
     const v = argv[++i];
-    if (v === undefined) throw new Error(`${a} needs a value`);
+    if (v === undefined) {
+      console.error(`convert-checkpoint: ${a} needs a value\n${USAGE}`);
+      process.exit(2);
+    }
     return v;
   };
   if (a === '--size') o.size = next() as ConvertOptions['size'];
   else if (a === '--variant') o.variant = next() as ConvertOptions['variant'];
   else if (a === '--prefix') o.prefix = next();
   else if (a === '--num-classes') o.numClasses = Number(next());
-  else if (a === '--arch') o.arch = JSON.parse(next()) as ConvertOptions['arch'];
+  else if (a === '--arch') {
+    const text = next();
+    try {
+      o.arch = JSON.parse(text) as ConvertOptions['arch'];
+    } catch {
+      console.error(`convert-checkpoint: --arch must be a JSON object, got '${text}'`);
+      process.exit(2);
+    }
+  }
   else if (a.startsWith('--')) {
     console.error(`convert-checkpoint: unknown option ${a}`);
     process.exit(2);
   } else pos.push(a);
 }
 if (pos.length !== 2 || !['s', 'm', 'b'].includes(o.size!) || !['cls', 'det', 'seg'].includes(o.variant!)) {
-  console.error('usage: convert-checkpoint <input.pth> <output> [--size s|m|b] [--variant cls|det|seg] [--prefix P] [--num-classes N] [--arch JSON]');
+  console.error(`convert-checkpoint: ${pos.length !== 2 ? 'give an input and an output file' : `--size must be s, m or b and --variant cls, det or seg`}\n${USAGE}`);
   process.exit(2);
 }
 await initBackend({ quiet: true });

@@ -3,14 +3,13 @@
  *   npx tsx tools/eval.ts --task detection --config NAME --checkpoint FILE [--out results.json] [--work-dir D]
  * (`npx nx run <task>:test --config NAME --checkpoint FILE` runs this through tools/test.ts.)
  */
-import { evalCli, initBackend } from '@litv2/core/node';
+import { evalCli, initBackend, reportToolError, wantsHelp } from '@litv2/core/node';
 import { toolDeps } from './task_table';
 
 try {
-  await initBackend();
+  // --help answers at once, before the backend loads.
+  if (!wantsHelp(process.argv.slice(2))) await initBackend();
   await evalCli(process.argv.slice(2), toolDeps());
 } catch (e) {
-  console.error(`eval: ${(e as Error).message}`);
-  if (process.env.LITV2_DEBUG) console.error(e);
-  process.exit(1);
+  process.exit(reportToolError('eval', e));
 }

@@ -4,18 +4,25 @@
  * Numbers come from building the model (parameters) and the closed-form count (FLOPs); no forward pass.
  */
 import { LITv2, litv2Preset, litv2Flops, type LITv2Size } from '@litv2/core';
-import { initBackend } from '@litv2/core/node';
+import { initBackend, parseArgs, reportToolError, toolFlags, UsageError } from '@litv2/core/node';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
-};
-const sizeArg = opt('size', 'all');
-const sizes: LITv2Size[] = sizeArg === 'all' ? ['s', 'm', 'b'] : [sizeArg as LITv2Size];
-const ws = Number(opt('ws', '2'));
-const img = Number(opt('img', '224'));
-const alpha = Number(opt('alpha', '0.9'));
+const USAGE = 'flops [--size s|m|b|all] [--ws 2] [--img 224] [--alpha 0.9]';
+let sizes: LITv2Size[];
+let ws: number;
+let img: number;
+let alpha: number;
+try {
+  const f = toolFlags(parseArgs(process.argv.slice(2)), { allowed: ['size', 'ws', 'img', 'alpha'], usage: USAGE });
+  const sizeArg = f.string('size') ?? 'all';
+  if (!['s', 'm', 'b', 'all'].includes(sizeArg)) throw new UsageError(`--size must be s, m, b or all (got '${sizeArg}'); usage: ${USAGE}`);
+  sizes = sizeArg === 'all' ? ['s', 'm', 'b'] : [sizeArg as LITv2Size];
+  ws = f.number('ws', 2, { integer: true, min: 1 });
+  img = f.number('img', 224, { integer: true, min: 32 });
+  alpha = f.number('alpha', 0.9, { min: 0 });
+  if (alpha > 1) f.fail(`--alpha must be in [0, 1] (got ${alpha})`);
+} catch (e) {
+  process.exit(reportToolError('flops', e));
+}
 
 await initBackend({ quiet: true });
 console.log(`image ${img}x${img}, stage-3 window ${ws}, alpha ${alpha}`);

@@ -3,12 +3,16 @@
  * (nx: `<task>:predict`). Each task lives in `tools/predict/<task>.ts`, exporting `main(argv): Promise<number>`;
  * `--task` is taken out here. Exit status: 0 ok, 2 usage error, 1 runtime error (`LITV2_DEBUG=1` prints the stack).
  */
-import { exitCodeOf, splitTask } from '@litv2/core/node';
+import { reportToolError, splitTask, wantsHelp } from '@litv2/core/node';
 
 const TASKS = ['classification', 'detection', 'segmentation'];
 
 async function run(argv: string[]): Promise<number> {
   const { task, rest } = splitTask(argv);
+  if (!task && wantsHelp(argv)) {
+    console.log(`usage: predict --task ${TASKS.join('|')} [task options]; \`--task T --help\` lists the options of T`);
+    return 0;
+  }
   if (!task || !TASKS.includes(task)) {
     console.error(`predict: --task must be one of ${TASKS.join(', ')}${task ? ` (got '${task}')` : ''}`);
     return 2;
@@ -21,9 +25,7 @@ let code: number;
 try {
   code = await run(process.argv.slice(2));
 } catch (e) {
-  console.error(`predict: ${(e as Error).message}`);
-  if (process.env.LITV2_DEBUG) console.error(e);
-  code = exitCodeOf(e);
+  code = reportToolError('predict', e);
 }
 // Explicit exit: backend worker pools would otherwise keep the process alive.
 process.exit(code);

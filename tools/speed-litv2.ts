@@ -9,11 +9,19 @@ import { LITv2, litv2Preset, type LITv2Size } from '@litv2/core';
 import { initBackend } from '@litv2/core/node';
 
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log('usage: speed-litv2 [--size s|m|b] [--batch 1,8] [--img 224] [--warmup 1] [--runs 3]');
+  process.exit(0);
+}
 const opt = (name: string, dflt: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
 };
 const size = opt('size', 's') as LITv2Size;
+if (!['s', 'm', 'b'].includes(size)) {
+  console.error(`speed-litv2: --size must be s, m or b (got '${size}')`);
+  process.exit(2);
+}
 const batches = opt('batch', '1,8').split(',').map(Number);
 const img = Number(opt('img', '224'));
 const warmup = Number(opt('warmup', '1'));

@@ -8,7 +8,8 @@ const argv = process.argv.slice(2);
 const i = argv.indexOf('--project');
 const project = i >= 0 ? argv[i + 1] : undefined;
 const rest = i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
-const wantsModelEval = rest.includes('--config') || rest.some((a) => a.startsWith('--config='));
+// `<task>:test --help` describes the model evaluation (jest's own help is `npx jest --help`).
+const wantsModelEval = rest.includes('--config') || rest.some((a) => a.startsWith('--config=')) || rest.includes('--help') || rest.includes('-h');
 
 let cmd: string[];
 if (wantsModelEval && project && ['detection', 'segmentation', 'classification'].includes(project)) {

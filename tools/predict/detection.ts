@@ -2,7 +2,10 @@
  * `tools/predict.ts --task detection` (nx: `detection:predict`): detects objects in one image and draws boxes,
  * labels and scores; prints the detections above the threshold.
  *   --config NAME --checkpoint FILE --image IMG --out OUT.png [--score-thr 0.3] [--cfg-options k=v ...]
+ * Boxes are drawn on the image as the model saw it (EXIF orientation applied); OUT may be .png, .jpg or .webp
+ * and its folder is created.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ConfigNode } from '@litv2/core';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
@@ -18,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   const image = path.resolve(f.string('image', { required: true }));
   const out = path.resolve(f.string('out', { required: true }));
   const thr = f.number('score-thr', 0.3);
+  if (!/\.(png|jpe?g|webp)$/i.test(out)) f.fail(`--out ${out}: the extension names the format; use .png, .jpg or .webp`);
+  if (!fs.existsSync(image)) throw new Error(`cannot read image '${image}': file not found`);
 
   const deps = toolDeps();
   await initBackend();

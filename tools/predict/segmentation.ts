@@ -1,10 +1,12 @@
 /**
  * `tools/predict.ts --task segmentation` (nx: `segmentation:predict`), semantic segmentation of images:
  *   --config sem_fpn_litv2_s_ade20k --checkpoint FILE --image IMG --out OUT.png
- *       colour mask to OUT.png, raw class indices (8-bit) to OUT_labels.png
+ *       colour mask to OUT (.png, .jpg or .webp, as its extension says), raw class indices (8-bit PNG) to OUT_labels.png
  *   --config ... --checkpoint FILE --image a.jpg --image b.jpg [--out-dir D]
  *       <stem>_mask.png and <stem>_labels.png per image in D (default work_dirs/predict)
  *   [--cfg-options k=v ...]
+ * An image that fails is reported by path and skipped; the others are still written, and the exit status is 1.
+ * `eval-miou --pred D` reads the `<stem>_labels.png` files as the predictions of GT `<stem>.png`.
  */
 import * as path from 'node:path';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
@@ -21,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = f.string('out');
   const outDir = f.string('out-dir');
   if (out !== undefined && outDir !== undefined) f.fail('give --out OUT.png (one image) or --out-dir D, not both');
-  if (out !== undefined && !/\.png$/i.test(out)) f.fail(`--out must name a .png file (got '${out}')`);
+  if (out !== undefined && !/\.(png|jpe?g|webp)$/i.test(out)) f.fail(`--out must name a .png, .jpg or .webp file (got '${out}')`);
   if (out !== undefined && images.length > 1) f.fail(`--out names one file but ${images.length} images were given; use --out-dir D`);
 
   await initBackend();
@@ -33,14 +35,26 @@ export async function main(argv: string[]): Promise<number> {
   Object.values(sd).forEach((t) => t.dispose());
   model.eval();
   const { pipeline, palette } = testPipelineFromConfig(cfg, file);
+  // One unreadable or unusable image is reported by path and the rest still run; the exit status says so.
+  const failed: string[] = [];
   for (const img of images) {
     const t0 = Date.now();
-    const p = await predictImage(model, pipeline, img);
-    const files = out !== undefined
-      ? await writePredictionFiles(p, palette, { mask: out, labels: out.replace(/\.png$/i, '_labels.png') })
-      : await writePrediction(p, palette, outDir ?? 'work_dirs/predict', path.basename(img).replace(/\.[^.]+$/, ''));
-    console.log(`${img}: ${p.width}x${p.height} in ${Date.now() - t0} ms -> ${files.mask}, ${files.labels}`);
+    try {
+      const p = await predictImage(model, pipeline, img);
+      const files = out !== undefined
+        ? await writePredictionFiles(p, palette, { mask: out, labels: out.replace(/\.[^./\\]+$/, '_labels.png') })
+        : await writePrediction(p, palette, outDir ?? 'work_dirs/predict', path.basename(img).replace(/\.[^.]+$/, ''));
+      console.log(`${img}: ${p.width}x${p.height} in ${Date.now() - t0} ms -> ${files.mask}, ${files.labels}`);
+    } catch (e) {
+      failed.push(img);
+      console.error(`${img}: failed: ${(e as Error).message}`);
+      if (process.env.LITV2_DEBUG) console.error(e);
+    }
   }
   model.dispose();
+  if (failed.length) {
+    console.error(`predict: ${failed.length} of ${images.length} image(s) failed: ${failed.join(', ')}`);
+    return 1;
+  }
   return 0;
 }

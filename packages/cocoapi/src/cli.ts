@@ -5,9 +5,13 @@
 import { COCO } from './coco';
 import { COCOeval } from './cocoeval';
 import { CocoFormatError } from './errors';
+import { describeGtProblem, findGtProblems } from './validate';
 import type { IouType } from './params';
 
-export const COCO_EVAL_USAGE = 'usage: coco-eval --gt GT.json --dt RESULTS.json --iou-type bbox|segm [--json]';
+export const COCO_EVAL_USAGE =
+  'usage: coco-eval --gt GT.json --dt RESULTS.json --iou-type bbox|segm [--json] [--allow-duplicate-ids]\n' +
+  '  invalid ground truth (boxes of size <= 0, unknown categories or images) is reported on stderr and evaluated as pycocotools does;\n' +
+  '  annotation ids used twice are an error unless --allow-duplicate-ids (then, as pycocotools, the last annotation of each id counts)';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -21,16 +25,22 @@ interface CliArgs {
   dt: string;
   iouType: IouType;
   json: boolean;
+  allowDuplicateIds: boolean;
 }
 
 function parseArgs(argv: readonly string[]): CliArgs | 'help' {
   const vals: Record<string, string> = {};
   let json = false;
+  let allowDuplicateIds = false;
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--help' || a === '-h') return 'help';
     if (a === '--json') {
       json = true;
+      continue;
+    }
+    if (a === '--allow-duplicate-ids') {
+      allowDuplicateIds = true;
       continue;
     }
     const m = /^--(gt|dt|iou-type)(?:=(.*))?$/.exec(a);
@@ -42,7 +52,7 @@ function parseArgs(argv: readonly string[]): CliArgs | 'help' {
   for (const k of ['gt', 'dt', 'iou-type']) if (!vals[k]) throw new UsageError(`missing --${k}`);
   const iouType = vals['iou-type'];
   if (iouType !== 'bbox' && iouType !== 'segm') throw new UsageError(`--iou-type must be bbox or segm, got '${iouType}'`);
-  return { gt: vals.gt, dt: vals.dt, iouType, json };
+  return { gt: vals.gt, dt: vals.dt, iouType, json, allowDuplicateIds };
 }
 
 /** Evaluate and report; returns the process exit code. */
@@ -54,6 +64,15 @@ export function cocoEvalMain(argv: readonly string[], io: CliIo): number {
       return 0;
     }
     const gt = new COCO(args.gt);
+    for (const p of findGtProblems(gt)) {
+      if (p.kind === 'duplicate_ann_id' && !args.allowDuplicateIds) {
+        throw new CocoFormatError(
+          `${args.gt}: ${describeGtProblem(p)}; pycocotools would keep only the last annotation of each such id and count it once per use. ` +
+            'Give each annotation its own id, or pass --allow-duplicate-ids to evaluate exactly as pycocotools does',
+        );
+      }
+      io.err(`coco-eval: warning: ${args.gt}: ${describeGtProblem(p)}${p.kind === 'duplicate_ann_id' ? ' (--allow-duplicate-ids: the last annotation of each id counts, as in pycocotools)' : ''}\n`);
+    }
     const dt = gt.loadRes(args.dt);
     const E = new COCOeval(gt, dt, args.iouType);
     E.evaluate();
@@ -76,6 +95,9 @@ export function cocoEvalMain(argv: readonly string[], io: CliIo): number {
       io.err(`coco-eval: ${e.message}\n`);
       return 2;
     }
-    throw e;
+    // Anything else is still one line for the user; LITV2_DEBUG=1 shows where it came from.
+    io.err(`coco-eval: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.LITV2_DEBUG) console.error(e);
+    return 1;
   }
 }

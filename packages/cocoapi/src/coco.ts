@@ -5,12 +5,16 @@
  */
 import * as fs from 'node:fs';
 import { CocoFormatError, describe } from './errors';
+import { parsePythonJson } from './python-json';
 import { toRleObject } from './mask';
 import { rleDecode, type BinaryMask, type RLE, type RleObject } from './rle';
 import { rleInfoChecked, segmentationToRle, type Segmentation } from './segmentation';
 
+/** Image ids are numbers in COCO; pycocotools also takes strings (any hashable), and so does this port. */
+export type ImageId = number | string;
+
 export interface CocoImage {
-  id: number;
+  id: ImageId;
   width: number;
   height: number;
   file_name?: string;
@@ -26,7 +30,7 @@ export interface CocoCategory {
 
 export interface CocoAnnotation {
   id: number;
-  image_id: number;
+  image_id: ImageId;
   category_id: number;
   segmentation?: Segmentation;
   area?: number;
@@ -47,7 +51,7 @@ export interface CocoDataset {
 
 /** One detection in a results file. */
 export interface CocoResult {
-  image_id: number;
+  image_id: ImageId;
   category_id: number;
   score: number;
   bbox?: number[];
@@ -68,6 +72,26 @@ function isNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+function isImageId(v: unknown): v is ImageId {
+  return isNum(v) || typeof v === 'string';
+}
+
+/**
+ * Image ids in Python's sorted() order: numbers ascending, strings by code point; a mix of both is an error,
+ * as it is for pycocotools (Python 3 cannot order an int and a str).
+ */
+export function sortImageIds(ids: ImageId[], source = 'dataset'): ImageId[] {
+  let nums = 0;
+  for (const id of ids) if (typeof id === 'number') nums++;
+  if (nums === ids.length) return (ids as number[]).sort((a, b) => a - b);
+  if (nums > 0) {
+    const n = ids.find((id) => typeof id === 'number');
+    const s = ids.find((id) => typeof id === 'string');
+    throw new CocoFormatError(`${source}: image ids mix numbers and strings (e.g. ${n} and ${JSON.stringify(s)}); pycocotools cannot sort them either`);
+  }
+  return (ids as string[]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 function checkArray(ds: Record<string, unknown>, key: string, source: string): void {
   if (key in ds && !Array.isArray(ds[key])) throw new CocoFormatError(`${source}: '${key}' must be a list`);
 }
@@ -82,6 +106,9 @@ export function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
+    // Python's json (and so pycocotools) also reads bare NaN, Infinity and -Infinity.
+    const lenient = parsePythonJson(text);
+    if (lenient.ok) return lenient.value;
     throw new CocoFormatError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
 }
@@ -89,10 +116,10 @@ export function readJsonFile(file: string): unknown {
 export class COCO {
   dataset: CocoDataset = {};
   anns = new Map<number, CocoAnnotation>();
-  imgs = new Map<number, CocoImage>();
+  imgs = new Map<ImageId, CocoImage>();
   cats = new Map<number, CocoCategory>();
-  imgToAnns = new Map<number, CocoAnnotation[]>();
-  catToImgs = new Map<number, number[]>();
+  imgToAnns = new Map<ImageId, CocoAnnotation[]>();
+  catToImgs = new Map<number, ImageId[]>();
   /** Where the data came from, for error messages. */
   source: string;
   /** Set by loadRes for mask results: rleToBbox of result id i at row i-1 (saves decoding masks twice). */
@@ -119,10 +146,10 @@ export class COCO {
     const ds = this.dataset;
     for (const key of ['images', 'annotations', 'categories']) checkArray(ds, key, this.source);
     const anns = new Map<number, CocoAnnotation>();
-    const imgs = new Map<number, CocoImage>();
+    const imgs = new Map<ImageId, CocoImage>();
     const cats = new Map<number, CocoCategory>();
-    const imgToAnns = new Map<number, CocoAnnotation[]>();
-    const catToImgs = new Map<number, number[]>();
+    const imgToAnns = new Map<ImageId, CocoAnnotation[]>();
+    const catToImgs = new Map<number, ImageId[]>();
     if (ds.annotations) {
       for (let i = 0; i < ds.annotations.length; i++) {
         const ann = ds.annotations[i];
@@ -130,7 +157,7 @@ export class COCO {
           throw new CocoFormatError(`${this.source}: annotations[${i}] is not an object`);
         }
         if (!isNum(ann.id)) throw new CocoFormatError(`${this.source}: annotations[${i}] has no numeric 'id' (${describe(ann.id)})`);
-        if (!isNum(ann.image_id)) throw new CocoFormatError(`${this.source}: annotation id ${ann.id}: 'image_id' is ${describe(ann.image_id)}`);
+        if (!isImageId(ann.image_id)) throw new CocoFormatError(`${this.source}: annotation id ${ann.id}: 'image_id' is ${describe(ann.image_id)}`);
         let list = imgToAnns.get(ann.image_id);
         if (!list) imgToAnns.set(ann.image_id, (list = []));
         list.push(ann);
@@ -140,8 +167,8 @@ export class COCO {
     if (ds.images) {
       for (let i = 0; i < ds.images.length; i++) {
         const img = ds.images[i];
-        if (typeof img !== 'object' || img === null || !isNum(img.id)) {
-          throw new CocoFormatError(`${this.source}: images[${i}] has no numeric 'id'`);
+        if (typeof img !== 'object' || img === null || !isImageId(img.id)) {
+          throw new CocoFormatError(`${this.source}: images[${i}] has no 'id' (a number or a string)`);
         }
         imgs.set(img.id, img);
       }
@@ -177,7 +204,7 @@ export class COCO {
    * order), of the given categories, with area strictly inside areaRng, with the given crowd flag.
    */
   getAnnIds(
-    opts: { imgIds?: OneOrMany<number>; catIds?: OneOrMany<number>; areaRng?: readonly number[]; iscrowd?: boolean | number | null } = {},
+    opts: { imgIds?: OneOrMany<ImageId>; catIds?: OneOrMany<number>; areaRng?: readonly number[]; iscrowd?: boolean | number | null } = {},
   ): number[] {
     const imgIds = asList(opts.imgIds);
     const catIds = asList(opts.catIds);
@@ -230,7 +257,7 @@ export class COCO {
    * Image ids among `imgIds` (all images when empty) that contain every category of `catIds`. Without filters
    * the ids come in file order; with filters pycocotools returns a set, here sorted ascending.
    */
-  getImgIds(opts: { imgIds?: OneOrMany<number>; catIds?: OneOrMany<number> } = {}): number[] {
+  getImgIds(opts: { imgIds?: OneOrMany<ImageId>; catIds?: OneOrMany<number> } = {}): ImageId[] {
     const imgIds = asList(opts.imgIds);
     const catIds = asList(opts.catIds);
     if (imgIds.length === 0 && catIds.length === 0) return [...this.imgs.keys()];
@@ -240,7 +267,7 @@ export class COCO {
       if (i === 0 && ids.size === 0) ids = withCat;
       else ids = new Set([...ids].filter((id) => withCat.has(id)));
     });
-    return [...ids].sort((a, b) => a - b);
+    return sortImageIds([...ids], this.source);
   }
 
   loadAnns(ids: OneOrMany<number>): CocoAnnotation[] {
@@ -251,11 +278,11 @@ export class COCO {
     return asList(ids).map((id) => this.lookup(this.cats, id, 'category'));
   }
 
-  loadImgs(ids: OneOrMany<number>): CocoImage[] {
+  loadImgs(ids: OneOrMany<ImageId>): CocoImage[] {
     return asList(ids).map((id) => this.lookup(this.imgs, id, 'image'));
   }
 
-  private lookup<T>(map: Map<number, T>, id: number, what: string): T {
+  private lookup<K extends ImageId, T>(map: Map<K, T>, id: K, what: string): T {
     const v = map.get(id);
     if (v === undefined) throw new CocoFormatError(`${this.source}: no ${what} with id ${id}`);
     return v;
@@ -289,9 +316,9 @@ export class COCO {
       const imageId = r.image_id;
       const catId = r.category_id;
       const score = r.score;
-      if (!isNum(imageId) || !this.imgs.has(imageId) || !isNum(catId) || !isNum(score)) {
+      if (!isImageId(imageId) || !this.imgs.has(imageId) || !isNum(catId) || typeof score !== 'number') {
         const where = `${source}: result ${id} (image_id ${describe(imageId)}, category_id ${describe(catId)})`;
-        if (!isNum(imageId)) throw new CocoFormatError(`${where}: 'image_id' must be a number`);
+        if (!isImageId(imageId)) throw new CocoFormatError(`${where}: 'image_id' must be a number or a string`);
         if (!this.imgs.has(imageId)) throw new CocoFormatError(`${where}: image_id ${imageId} is not an image of the ground truth`);
         if (!isNum(catId)) throw new CocoFormatError(`${where}: 'category_id' must be a number`);
         throw new CocoFormatError(`${where}: 'score' must be a number, got ${describe(score)}`);

@@ -3,7 +3,7 @@
  * linspace thresholds, interpolation, numpy summation order) but columnar storage: per-image results are kept
  * as one byte per (threshold, detection) in per-category pools instead of one object per image.
  */
-import type { COCO } from './coco';
+import { sortImageIds, type COCO, type ImageId } from './coco';
 import { buildTable, maskOf, type AnnTable } from './eval-data';
 import { boxPairIou } from './iou';
 import { rleArea, rleIntersectUnion, type RLE } from './rle';
@@ -12,7 +12,7 @@ import { formatSummaryLine, summarizeDets, type SummaryArrays } from './summariz
 
 /** pycocotools' per-image, per-category, per-area evaluation record (evalImgs entries). */
 export interface EvalImg {
-  image_id: number;
+  image_id: ImageId;
   category_id: number;
   aRng: [number, number];
   maxDet: number;
@@ -60,6 +60,23 @@ function uniqueSorted(ids: readonly number[]): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
+/** True when a score in [lo, hi) (through `order` when given) is NaN: results files may hold bare NaN scores. */
+function hasNaN(score: Float64Array, order: Int32Array | null, lo: number, hi: number): boolean {
+  for (let j = lo; j < hi; j++) if (Number.isNaN(score[order ? order[j] : j])) return true;
+  return false;
+}
+
+/**
+ * Descending order with NaN last (numpy's argsort of -score puts NaN at the end); 0 for ties, so the caller's
+ * index tie-break keeps the sort stable like kind='mergesort'.
+ */
+function descNaNLast(a: number, b: number): number {
+  const na = Number.isNaN(a);
+  const nb = Number.isNaN(b);
+  if (na || nb) return na === nb ? 0 : na ? 1 : -1;
+  return a === b ? 0 : b - a;
+}
+
 /** Grow-only scratch buffers for the per-image kernels. */
 class Scratch {
   f64 = new Float64Array(0);
@@ -95,14 +112,14 @@ export class COCOeval {
     this.cocoGt = cocoGt;
     this.cocoDt = cocoDt;
     this.params = new Params(iouType);
-    this.params.imgIds = [...cocoGt.getImgIds()].sort((a, b) => a - b);
+    this.params.imgIds = sortImageIds([...cocoGt.getImgIds()], cocoGt.source);
     this.params.catIds = [...cocoGt.getCatIds()].sort((a, b) => a - b);
   }
 
   /** Normalise params as evaluate() does and build the columnar GT/DT tables. */
   private prepare(): void {
     const p = this.params;
-    p.imgIds = uniqueSorted(p.imgIds);
+    p.imgIds = sortImageIds([...new Set(p.imgIds)], this.cocoGt.source);
     if (p.useCats) p.catIds = uniqueSorted(p.catIds);
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
     this.gt = buildTable(this.cocoGt, p.imgIds, p.catIds, p.iouType, true);
@@ -130,7 +147,8 @@ export class COCOeval {
     for (let j = 0; j < n; j++) pos[j] = j;
     const score = dt.score;
     const order = dt.order;
-    pos.sort((a, b) => score[order[lo + b]] - score[order[lo + a]] || a - b);
+    if (hasNaN(score, order, lo, hi)) pos.sort((a, b) => descNaNLast(score[order[lo + a]], score[order[lo + b]]) || a - b);
+    else pos.sort((a, b) => score[order[lo + b]] - score[order[lo + a]] || a - b);
     const D = Math.min(n, maxDet);
     const out = new Int32Array(D);
     for (let j = 0; j < D; j++) out[j] = order[lo + pos[j]];
@@ -362,7 +380,8 @@ export class COCOeval {
       // Stable sort by score of the image-ordered concatenation (ties: image order, then file order).
       const all = new Int32Array(total);
       for (let j = 0; j < total; j++) all[j] = j;
-      all.sort((x, y) => sc[y] - sc[x] || x - y);
+      if (hasNaN(sc, null, 0, total)) all.sort((x, y) => descNaNLast(sc[x], sc[y]) || x - y);
+      else all.sort((x, y) => sc[y] - sc[x] || x - y);
       let evJ = new Int32Array(0);
       let evPr = new Float64Array(0);
       for (let m = 0; m < M; m++) {

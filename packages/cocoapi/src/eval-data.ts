@@ -3,7 +3,7 @@
  * (image, category) built with a stable counting sort, so that every group keeps file order — the order
  * pycocotools' per-(image, category) lists have.
  */
-import type { COCO, CocoAnnotation } from './coco';
+import type { COCO, CocoAnnotation, ImageId } from './coco';
 import { CocoFormatError, describe } from './errors';
 import type { IouType } from './params';
 import { rleToBboxInto, type RLE } from './rle';
@@ -42,30 +42,34 @@ function num(v: unknown): v is number {
  */
 export function buildTable(
   coco: COCO,
-  imgIds: readonly number[],
+  imgIds: readonly ImageId[],
   catIds: readonly number[],
   iouType: IouType,
   isGt: boolean,
 ): AnnTable {
-  const imgIndex = new Map<number, number>();
+  const imgIndex = new Map<ImageId, number>();
   imgIds.forEach((id, i) => imgIndex.set(id, i));
   const catIndex = new Map<number, number>();
   catIds.forEach((id, k) => catIndex.set(id, k));
   const K = catIds.length;
   const G = imgIds.length * K;
 
-  // Annotations in getAnnIds order: image by image in p.imgIds order, file order inside an image. loadAnns
-  // resolves ids through the id map (so a duplicated id yields the last annotation with it, as in Python).
+  // Annotations in getAnnIds order: image by image in p.imgIds order, file order inside an image, filtered by
+  // their own category. loadAnns resolves ids through the id map, so a duplicated id yields the last annotation
+  // with it, and that annotation's image and category decide its group (_gts[image_id, category_id]), as in Python.
   const anns: CocoAnnotation[] = [];
   const keys: number[] = [];
   for (let i = 0; i < imgIds.length; i++) {
     const list = coco.imgToAnns.get(imgIds[i]);
     if (!list) continue;
     for (const a of list) {
-      const k = catIndex.get(a.category_id);
-      if (k === undefined) continue;
-      anns.push(coco.anns.get(a.id) ?? a);
-      keys.push(i * K + k);
+      if (!catIndex.has(a.category_id)) continue;
+      const loaded = coco.anns.get(a.id) ?? a;
+      const il = loaded === a ? i : imgIndex.get(loaded.image_id);
+      const k = catIndex.get(loaded.category_id);
+      if (il === undefined || k === undefined) continue;
+      anns.push(loaded);
+      keys.push(il * K + k);
     }
   }
   const n = anns.length;
@@ -101,7 +105,8 @@ export function buildTable(
       if (c === undefined) throw new CocoFormatError(`${what}: missing 'iscrowd'`);
       t.crowd[j] = Number(c) !== 0 ? 1 : 0;
     } else {
-      if (!num(a.score)) throw new CocoFormatError(`${what}: 'score' must be a number, got ${describe(a.score)}`);
+      // NaN and +-Infinity are numbers to pycocotools (Python's json reads bare NaN / Infinity).
+      if (typeof a.score !== 'number') throw new CocoFormatError(`${what}: 'score' must be a number, got ${describe(a.score)}`);
       t.score[j] = a.score;
     }
     if (iouType === 'bbox') {

@@ -10,3 +10,4 @@ export * from './segmentation';
 export * from './coco';
 export * from './cocoeval';
 export * from './summarize';
+export * from './validate';

@@ -1,12 +1,13 @@
 /** COCOeval parameters with the pycocotools defaults for bbox / segm evaluation. */
 import { linspace } from './numpy-math';
+import type { ImageId } from './coco';
 
 export type IouType = 'bbox' | 'segm';
 
 export class Params {
   iouType: IouType;
   /** Image ids to evaluate (sorted and de-duplicated by evaluate()). */
-  imgIds: number[] = [];
+  imgIds: ImageId[] = [];
   /** Category ids to evaluate (sorted and de-duplicated by evaluate() when useCats). */
   catIds: number[] = [];
   /** np.linspace(.5, .95, 10): note 0.8999999999999999 at index 8. */

@@ -3,7 +3,7 @@
  * per-category stats, the recall array, summary lines, and the debug intermediates (IoU matrices, per-image
  * matches, precision and score arrays).
  */
-import { COCO, COCOeval, Params, type CocoResult, type IouType } from '../src';
+import { COCO, COCOeval, Params, sortImageIds, type CocoResult, type IouType } from '../src';
 import { cocoCases, readJson } from './reference';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -159,7 +159,7 @@ describe('non-default params agree with pycocotools', () => {
     const E = new COCOeval(gt, gt.loadRes(path.join(COCO_REF, c, `dt_${iouType}.json`)), iouType);
     if (variant === 'nocats') E.params.useCats = 0;
     else {
-      E.params.imgIds = [...gt.getImgIds()].sort((a, b) => a - b).filter((_, i) => i % 2 === 0);
+      E.params.imgIds = sortImageIds(gt.getImgIds()).filter((_, i) => i % 2 === 0);
       E.params.areaRng = [
         [0, 1e10],
         [0, 2000],

@@ -19,7 +19,7 @@ export { loadStateDictFile, type LoadStateDictFileOptions } from './checkpoint/s
 export { loadConfig, readYamlFile, type LoadConfigOptions, type LoadedConfig } from './config/load';
 export { findConfigFile, defaultConfigsDir } from './config/find';
 export { dumpConfig } from './config/dump_file';
-export { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, type ToolArgs, type ToolFlags, type ToolFlagSpec, type NumberFlagOptions } from './config/cli_flags';
+export { parseArgs, splitTask, toolFlags, exitCodeOf, UsageError, HelpRequested, wantsHelp, reportToolError, type ToolArgs, type ToolFlags, type ToolFlagSpec, type NumberFlagOptions } from './config/cli_flags';
 
 export * from './data/image';
 export * from './data/loading';
@@ -33,6 +33,7 @@ export * from './engine/checkpoint_hook';
 export * from './engine/eval_hook';
 export * from './engine/train';
 export * from './engine/cli';
+export * from './engine/work_dir';
 
 export * from './parity/fixture_io';
 export * from './parity/check';

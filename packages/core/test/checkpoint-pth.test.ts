@@ -223,7 +223,7 @@ describe('readPth: refuses code and bad files', () => {
   test('legacy, truncated and corrupt files give clear errors naming the file', () => {
     const legacy = path.join(tmp, 'legacy.pth');
     fs.writeFileSync(legacy, Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
-    expect(() => readPth(legacy)).toThrow(/legacy\.pth: legacy \(pre-1\.6, non-zip\) torch\.save format is not supported.*torch\.save\(torch\.load/);
+    expect(() => readPth(legacy)).toThrow(/legacy\.pth: legacy \(pre-1\.6, non-zip\) torch\.save format is not supported.*torch\.save\(torch\.load\(f, map_location='cpu', weights_only=True\)/);
 
     const full = fs.readFileSync(path.join(litFix, 'litv2_tiny.pth'));
     const truncated = path.join(tmp, 'truncated.pth');

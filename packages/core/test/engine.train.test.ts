@@ -64,7 +64,7 @@ function deps(root: string, io: MemoryCheckpointIO, lines: string[]): CliDeps {
 
 test('parseCliArgs', () => {
   expect(parseCliArgs(['--task', 'detection', '--config=x', '--resume', '--cfg-options', 'a.b=1', 'c=[1,2]', '--work-dir', 'w'])).toEqual({
-    task: 'detection', config: 'x', resume: true, cfgOptions: ['a.b=1', 'c=[1,2]'], workDir: 'w', skipBadSamples: false, noValidate: false,
+    task: 'detection', config: 'x', resume: true, cfgOptions: ['a.b=1', 'c=[1,2]'], workDir: 'w', skipBadSamples: false, noValidate: false, overwrite: false, allowPartialLoad: false,
   });
   expect(() => parseCliArgs(['--confg', 'x'])).toThrow(/unknown option '--confg'/);
 });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { collate, ConfigError, DataLoader, type Batch, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Sample, type Split, type TaskDefinition } from '@litv2/core';
-import type { CocoResult } from '@litv2/cocoapi';
+import type { CocoResult, ImageId } from '@litv2/cocoapi';
 import { buildDetector } from './builders';
 import type { RetinaNet } from './detectors/retinanet';
 import { buildCocoDataset, CocoDetDataset, type CocoDatasetConfig } from './datasets/coco_dataset';
@@ -62,13 +62,20 @@ export async function runInference(model: RetinaNet, dataset: CocoDetDataset, op
   const loader = new DataLoader<DetBatch>(dataset, { batchSize: opts.batchSize ?? 1, shuffle: false, seed: 0, prefetch: 2, collate: collateDetection, skipBadSamples: opts.skipBadSamples, log: opts.log });
   const results: CocoResult[] = [];
   model.eval();
+  // Progress as segmentation's evaluation prints it: every 50 images and at the end.
+  const n = dataset.length;
+  const t0 = Date.now();
+  let done = 0;
   for await (const batch of loader.batches(0)) {
     try {
       const dets = await model.simpleTest(batch.imgs, batch.metas, true);
       dets.forEach((d, i) => {
-        const imgId = batch.samples[i].info.extra?.img_id as number;
+        const imgId = batch.samples[i].info.extra?.img_id as ImageId;
         results.push(...detectionsToCoco(imgId, d, dataset.catIds));
       });
+      const before = done;
+      done += dets.length;
+      if (Math.floor(done / 50) > Math.floor(before / 50) || done === n) opts.log(`[eval] ${done}/${n} images, ${((Date.now() - t0) / done).toFixed(0)} ms/img`);
     } finally {
       tf.dispose([batch.imgs, ...batch.gt_bboxes, ...batch.gt_labels, ...batch.gt_bboxes_ignore]);
     }

@@ -13,6 +13,7 @@ import {
   detectionsToCoco,
   evaluateCocoBbox,
   parseCocoAnns,
+  runInference,
   type CocoDetDataset,
 } from '@litv2/detection';
 
@@ -111,6 +112,41 @@ test('bad boxes name the annotation id; --skip-bad-samples logs and skips the im
   expect(ds.length).toBe(1);
   expect(logs.join('\n')).toMatch(/skipping image 11/);
   expect(() => parseCocoAnns([{ id: 5, image_id: 1, category_id: 1, bbox: [0, 0, 1] }], { width: 9, height: 9 }, new Map([[1, 0]]), 'f.json')).toThrow(/f\.json: annotation id 5/);
+});
+
+test('invalid COCO ground truth stops the run with counts and ids; --skip-bad-samples drops it and logs', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'det-gt-'));
+  await makeCoco(dir, [
+    { id: 20, image_id: 10, category_id: 3, bbox: [5, 5, -4, 10], area: 40, iscrowd: 0 }, // negative width
+    { id: 21, image_id: 10, category_id: 55, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 }, // unknown category
+    { id: 22, image_id: 77, category_id: 3, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 }, // unknown image
+    { id: 5, image_id: 10, category_id: 3, bbox: [30, 30, 10, 10], area: 100, iscrowd: 0 }, // id 5 used twice
+  ]);
+  const cfg = dataCfg(dir, [{ type: 'LoadImageFromFile' }]);
+  const err = await (async () => detectionTask.buildDataset(cfg, 'train', ctx(dir)))().catch((e: Error) => e);
+  expect((err as Error).message).toBe(
+    `${path.join(dir, 'ann.json')}: invalid ground truth: 1 annotation id(s) used by more than one annotation (ids 5); ` +
+      `1 annotation(s) with a bbox width or height <= 0 (ids 20); 1 annotation(s) of a category_id not in 'categories' (ids 21); ` +
+      `1 annotation(s) of an image_id not in 'images' (ids 22); fix the file or pass --skip-bad-samples to drop these annotations and images`,
+  );
+  const logs: string[] = [];
+  const ds = (await detectionTask.buildDataset(cfg, 'train', ctx(dir, { skipBadSamples: true, log: (l) => logs.push(l) }))) as CocoDetDataset;
+  expect(logs.join('\n')).toMatch(/dropped 4 annotation\(s\) and 0 image\(s\)/);
+  expect(ds.coco.dataset.annotations!.map((a) => a.id)).toEqual([1, 2, 3, 4, 5]);
+  expect(Array.from(ds.info(0).ann!.labels)).toEqual([1, 0]);
+});
+
+test('evaluation shows progress, as segmentation does', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'det-progress-'));
+  await makeCoco(dir);
+  const cfg = { data: { test: (dataCfg(dir, [{ type: 'LoadImageFromFile' }, { type: 'Normalize', ...NORM }, { type: 'DefaultFormatBundle' }, { type: 'Collect', keys: ['img'] }]).data as ConfigNode).train } } as ConfigNode;
+  const ds = (await detectionTask.buildDataset(cfg, 'test', ctx(dir))) as CocoDetDataset;
+  // a stand-in detector: no boxes, so only the loop and its log are exercised
+  const model = { eval: () => {}, simpleTest: async (_imgs: tf.Tensor, metas: unknown[]) => metas.map(() => ({ bboxes: new Float32Array(0), labels: new Int32Array(0) })) };
+  const lines: string[] = [];
+  const results = await runInference(model as unknown as Parameters<typeof runInference>[0], ds, { log: (l) => lines.push(l) });
+  expect(results).toEqual([]);
+  expect(lines).toEqual([expect.stringMatching(/^\[eval\] 3\/3 images, \d+ ms\/img$/)]);
 });
 
 test('config errors: missing COCO says where to put it, missing pretrained says where to get it, unknown dataset type', async () => {

@@ -11,6 +11,7 @@ describe('segmentation datasets', () => {
     expect(() =>
       SEG_DATASETS.build({ type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [] }, { repoRoot: root }, { file: 'configs/x.yaml', path: 'data.val' }),
     ).toThrow(/configs\/x\.yaml: data\.val: image directory .*ADEChallengeData2016\/images\/validation does not exist.*ADEChallengeData2016\/\{images,annotations\}\/\{training,validation\}/);
+    expect(() => SEG_DATASETS.build({ type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [] }, { repoRoot: root }, { file: 'configs/x.yaml', path: 'data.val' })).toThrow(/download http:\/\/data\.csail\.mit\.edu\/places\/ADEchallenge\/ADEChallengeData2016\.zip and unzip it into data\/ade\//);
     expect(ADE20K_CLASSES.length).toBe(150);
     expect(ADE20K_PALETTE.length).toBe(150);
   });

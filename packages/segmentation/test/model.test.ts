@@ -161,4 +161,11 @@ describe('mmseg model.pretrained', () => {
     expect(() => SEGMENTORS.build({ ...cfg, pretrained: tinyPth, backbone: { ...(cfg.backbone as ConfigNode), init_cfg: { type: 'Pretrained', checkpoint: tinyPth } } }, undefined, { file: 'seg.yaml', path: 'model' }))
       .toThrow(/seg\.yaml: model\.pretrained: give either model\.pretrained or backbone\.init_cfg/);
   });
+
+  test('a missing pretrained file names model.pretrained=null, the key that trains from scratch', async () => {
+    const m = SEGMENTORS.build({ ...tinyConfig(), pretrained: 'checkpoints/nowhere.pth' }, undefined, { file: 'seg.yaml', path: 'model' }) as EncoderDecoder;
+    const err = await m.loadInitCheckpoints(() => {}).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^seg\.yaml: model\.pretrained: pretrained checkpoint 'checkpoints\/nowhere\.pth' not found.*--cfg-options model\.pretrained=null$/);
+    m.dispose();
+  });
 });

@@ -72,8 +72,9 @@ export interface ReadPthOptions {
 export function checkPthHeader(head: Uint8Array, name: string): void {
   if (head[0] === 0x80 && head[1] <= 5) {
     throw new Error(
-      `${name}: legacy (pre-1.6, non-zip) torch.save format is not supported. Re-save it with a recent PyTorch: ` +
-        "torch.save(torch.load(f, map_location='cpu'), f2)  (zip format is the default since torch 1.6)",
+      `${name}: legacy (pre-1.6, non-zip) torch.save format is not supported. Re-save it with a recent PyTorch, ` +
+        "loading with weights_only=True so that no code in the file runs: " +
+        "torch.save(torch.load(f, map_location='cpu', weights_only=True), f2)  (zip format is the default since torch 1.6)",
     );
   }
   const magic = head.length >= 4 ? u32le(head, 0) : 0;

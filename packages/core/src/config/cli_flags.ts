@@ -93,8 +93,40 @@ export class UsageError extends Error {
   }
 }
 
-/** Exit status for an error thrown by a tool: 2 for usage errors, 1 for anything else. */
-export const exitCodeOf = (e: unknown): number => (e instanceof UsageError ? 2 : 1);
+/** `--help` / `-h` was given: the tool prints `usage` to stdout and exits 0 (thrown so no work starts). */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+    this.name = 'HelpRequested';
+  }
+}
+
+/** True when argv asks for help (`--help`, `-h`), wherever it stands before a `--`. */
+export function wantsHelp(argv: string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h' || a === '--help=true') return true;
+  }
+  return false;
+}
+
+/** Exit status for an error thrown by a tool: 0 for a help request, 2 for usage errors, 1 for anything else. */
+export const exitCodeOf = (e: unknown): number => (e instanceof HelpRequested ? 0 : e instanceof UsageError ? 2 : 1);
+
+/**
+ * How every tool ends on an exception: a help request prints the usage on stdout; anything else prints one line
+ * `<tool>: <message>` on stderr (the stack only with LITV2_DEBUG=1). Returns the exit status.
+ */
+export function reportToolError(tool: string, e: unknown): number {
+  if (e instanceof HelpRequested) {
+    process.stdout.write(`${e.usage}\n`);
+    return 0;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${tool}: ${msg}\n`);
+  if (process.env.LITV2_DEBUG) console.error(e);
+  return exitCodeOf(e);
+}
 
 /**
  * Takes `--task X` (or `--task=X`) out of `argv` for the dispatching tools (`tools/predict.ts`,
@@ -158,6 +190,7 @@ export interface ToolFlags {
  * and returns typed getters over it, so all tools parse and report flags the same way.
  */
 export function toolFlags(args: ToolArgs, spec: ToolFlagSpec): ToolFlags {
+  if (args.flags.help !== undefined || args.flags.h !== undefined) throw new HelpRequested(`usage: ${spec.usage}`);
   const allowed = new Set(spec.allowed);
   const fail = (message: string): never => {
     throw new UsageError(`${message}; usage: ${spec.usage}`);

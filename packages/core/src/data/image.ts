@@ -4,7 +4,9 @@
  * go through pngjs, which keeps the raw values.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import sharp from 'sharp';
+import type { Sharp } from 'sharp';
 import { PNG } from 'pngjs';
 import type { HostImage, LabelMap } from './types';
 
@@ -68,4 +70,34 @@ export async function encodeRgbPng(img: HostImage): Promise<Buffer> {
   return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 3 } })
     .png({ compressionLevel: 6 })
     .toBuffer();
+}
+
+/** Output image formats chosen by file extension (`--out x.jpg` writes JPEG). */
+export const IMAGE_OUT_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'] as const;
+
+/** Throws a one-line error unless `file` ends in an extension `writeImageFile` can write. */
+export function checkImageOutPath(file: string, flag = '--out'): void {
+  const ext = file.slice(file.lastIndexOf('.')).toLowerCase();
+  if (file.lastIndexOf('.') < 0 || !(IMAGE_OUT_EXTENSIONS as readonly string[]).includes(ext)) {
+    throw new Error(`${flag} ${file}: the extension names the format; use one of ${IMAGE_OUT_EXTENSIONS.join(', ')}`);
+  }
+}
+
+/**
+ * Encodes a sharp pipeline in the format that `file`'s extension names (png, jpg/jpeg, webp) and writes it,
+ * creating the folder. The image is encoded in full before the file is opened, so a failed encode writes nothing.
+ */
+export async function writeImageFile(image: Sharp, file: string): Promise<void> {
+  checkImageOutPath(file);
+  const ext = file.slice(file.lastIndexOf('.')).toLowerCase();
+  const encoded = ext === '.png' ? image.png() : ext === '.webp' ? image.webp({ quality: 90 }) : image.jpeg({ quality: 92 });
+  const buf = await encoded.toBuffer();
+  await fs.promises.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await fs.promises.writeFile(file, buf);
+}
+
+/** Writes an RGB uint8 HWC image in the format `file`'s extension names (see `writeImageFile`). */
+export async function writeRgbImageFile(img: HostImage, file: string): Promise<void> {
+  if (!(img.data instanceof Uint8Array)) throw new Error('writeRgbImageFile: expects uint8 pixels');
+  await writeImageFile(sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 3 } }), file);
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StateDict } from '../nn/module';
-import { parseArgs } from '../config/cli_flags';
+import { HelpRequested, UsageError, parseArgs, wantsHelp } from '../config/cli_flags';
 import { didYouMean } from '../utils/suggest';
 import type { ConfigNode } from '../registry/registry';
 import { pickTask, type TaskTable } from './task_table';
@@ -23,9 +23,23 @@ export interface CliArgs {
   cfgOptions: string[];
   skipBadSamples: boolean;
   noValidate: boolean;
+  /** A fresh run may replace an earlier run's checkpoints in its work dir. */
+  overwrite: boolean;
+  /** Evaluate a checkpoint that lacks some of the model's weights or holds others (they stay random / unused). */
+  allowPartialLoad: boolean;
 }
 
-const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate'];
+const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate', 'overwrite', 'allow-partial-load', 'help', 'h'];
+
+/** `--help` of tools/train.ts and tools/eval.ts (through nx: `<task>:train`, `<task>:test`). */
+export const TRAIN_USAGE =
+  'usage: train --task T --config NAME [--work-dir D] [--resume | --overwrite] [--cfg-options k=v ...] [--skip-bad-samples] [--no-validate]\n' +
+  '  --resume          continue from the work dir\'s latest checkpoint\n' +
+  '  --overwrite       a fresh run replaces the checkpoints of an earlier run in the work dir (otherwise it refuses)\n' +
+  '  --skip-bad-samples  log and skip unreadable images and invalid annotations instead of stopping';
+export const EVAL_USAGE =
+  'usage: eval --task T --config NAME --checkpoint FILE [--out results.json] [--work-dir D] [--cfg-options k=v ...] [--skip-bad-samples] [--allow-partial-load]\n' +
+  '  --allow-partial-load  evaluate although the checkpoint does not fit the model (missing layers stay randomly initialised)';
 
 /**
  * Parses `--task T --config C [--work-dir D] [--resume] [--checkpoint F] [--out O] [--cfg-options k=v ...]`
@@ -35,14 +49,14 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const t = parseArgs(argv);
   for (const f of Object.keys(t.flags)) {
     if (!CLI_FLAGS.includes(f)) {
-      throw new Error(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --checkpoint --out --cfg-options --skip-bad-samples --no-validate)`);
+      throw new UsageError(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --overwrite --checkpoint --out --cfg-options --skip-bad-samples --no-validate --allow-partial-load --help)`);
     }
   }
-  if (t.positional.length) throw new Error(`unexpected argument '${t.positional[0]}'`);
-  if (typeof t.resume === 'string') throw new Error(`--resume takes no file: it resumes from the work dir's latest checkpoint (use --work-dir to pick the run)`);
+  if (t.positional.length) throw new UsageError(`unexpected argument '${t.positional[0]}'`);
+  if (typeof t.resume === 'string') throw new UsageError(`--resume takes no file: it resumes from the work dir's latest checkpoint (use --work-dir to pick the run)`);
   const str = (k: string): string | undefined => {
     const v = t.flags[k];
-    if (typeof v === 'boolean') throw new Error(`--${k} needs a value`);
+    if (typeof v === 'boolean') throw new UsageError(`--${k} needs a value`);
     return v;
   };
   return {
@@ -55,6 +69,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     cfgOptions: t.cfgOptions,
     skipBadSamples: t.flags['skip-bad-samples'] === true,
     noValidate: t.flags['no-validate'] === true,
+    overwrite: t.flags.overwrite === true,
+    allowPartialLoad: t.flags['allow-partial-load'] === true,
   };
 }
 
@@ -72,12 +88,14 @@ export interface CliDeps {
 }
 
 function need(v: string | undefined, flag: string): string {
-  if (!v) throw new Error(`missing ${flag}`);
+  if (!v) throw new UsageError(`missing ${flag}`);
   return v;
 }
 
 export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutcome> {
+  if (wantsHelp(argv)) throw new HelpRequested(TRAIN_USAGE);
   const args = parseCliArgs(argv);
+  if (args.resume && args.overwrite) throw new UsageError('give --resume (continue the run) or --overwrite (replace it), not both');
   const taskName = need(args.task, '--task');
   const task = await pickTask(deps.tasks, taskName);
   const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
@@ -89,6 +107,7 @@ export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutc
     repoRoot: deps.repoRoot,
     workDir: args.workDir,
     resume: args.resume,
+    overwrite: args.overwrite,
     skipBadSamples: args.skipBadSamples,
     noValidate: args.noValidate,
     checkpointIO: deps.checkpointIO,
@@ -109,6 +128,7 @@ function writeEvalJson(workDir: string, res: EvalResult): string {
 /** Loads a checkpoint into the task's model and evaluates it on `data.test`; prints the table. */
 export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult> {
   const log = deps.log ?? ((l: string) => console.log(l));
+  if (wantsHelp(argv)) throw new HelpRequested(EVAL_USAGE);
   const args = parseCliArgs(argv);
   const taskName = need(args.task, '--task');
   const task = await pickTask(deps.tasks, taskName);
@@ -122,14 +142,26 @@ export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult
   try {
     const r = model.loadStateDict(sd, { strict: false });
     if (r.missingKeys.length === model.namedEntries().length) throw new Error(`${ckpt}: none of the model's weights are in this checkpoint (unexpected keys e.g. ${r.unexpectedKeys.slice(0, 3).join(', ')})`);
+    // A checkpoint of another depth or width would otherwise be evaluated with random layers and a 0 exit.
+    if ((r.missingKeys.length || r.unexpectedKeys.length) && !args.allowPartialLoad) {
+      const parts = [
+        r.missingKeys.length ? `${r.missingKeys.length} of the model's weights are not in it (e.g. ${r.missingKeys.slice(0, 3).join(', ')})` : '',
+        r.unexpectedKeys.length ? `${r.unexpectedKeys.length} of its weights have no place in the model (e.g. ${r.unexpectedKeys.slice(0, 3).join(', ')})` : '',
+      ].filter(Boolean);
+      throw new Error(
+        `${ckpt} does not fit the model of ${loaded.file}: ${parts.join('; ')}. It was trained with another config (depths, widths, classes): ` +
+          'evaluate it with that config, or pass --allow-partial-load to evaluate anyway with the missing layers randomly initialised',
+      );
+    }
     if (r.missingKeys.length) log(`warning: ${r.missingKeys.length} missing key(s): ${r.missingKeys.slice(0, 8).join(', ')}`);
     if (r.unexpectedKeys.length) log(`warning: ${r.unexpectedKeys.length} unexpected key(s): ${r.unexpectedKeys.slice(0, 8).join(', ')}`);
   } finally {
     for (const t of Object.values(sd)) t.dispose();
   }
   const workDir = resolveWorkDir({ cfg: loaded.cfg, workDir: args.workDir, configName: loaded.name, repoRoot: deps.repoRoot });
-  fs.mkdirSync(workDir, { recursive: true });
   const ds = await task.buildDataset(loaded.cfg, 'test', ctx);
+  // Created only once the config, weights and data have been read without error.
+  fs.mkdirSync(workDir, { recursive: true });
   model.eval();
   const res = await task.evaluate(model, ds, loaded.cfg, { workDir, log, out: args.out && path.resolve(args.out), skipBadSamples: args.skipBadSamples });
   log(res.table);

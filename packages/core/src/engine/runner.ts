@@ -18,6 +18,7 @@ import type { LrSchedule } from './lr_schedule';
 import type { Optimizer } from './optimizer';
 import type { Checkpoint } from '../checkpoint/safetensors';
 import type { TrainableModel } from './types';
+import { CHECKPOINT_EXT, LAST_CHECKPOINT_FILE, checkpointPointer, readCheckpointPointer } from './work_dir';
 
 // ---------------------------------------------------------------- hooks (mmcv-style)
 // The Hook contract lives with the Runner it is called by, so hook files depend on the runner and not
@@ -102,9 +103,7 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Name of the file in the work dir that points at the newest checkpoint. */
-export const LAST_CHECKPOINT_FILE = 'last_checkpoint';
-export const CHECKPOINT_EXT = '.ckpt';
+export { LAST_CHECKPOINT_FILE, CHECKPOINT_EXT } from './work_dir';
 
 export class Runner<B extends Batch = Batch> {
   readonly mode: 'epoch' | 'iter';
@@ -271,7 +270,8 @@ export class Runner<B extends Batch = Batch> {
       };
       fs.mkdirSync(path.dirname(file), { recursive: true });
       await this.opts.checkpointIO.save(file, { model, optimizer, meta });
-      writeTextFileAtomic(path.join(this.workDir, LAST_CHECKPOINT_FILE), path.resolve(file) + '\n');
+      // Relative to the work dir, so a copy of the work dir resumes from its own files.
+      writeTextFileAtomic(path.join(this.workDir, LAST_CHECKPOINT_FILE), checkpointPointer(this.workDir, file) + '\n');
     } finally {
       for (const t of Object.values(model)) t.dispose();
       for (const d of Object.values(optimizer.slots)) for (const t of Object.values(d)) t.dispose();
@@ -330,11 +330,8 @@ export function clipGradNorm(grads: Record<string, tf.Tensor>, maxNorm: number, 
 
 /** The newest checkpoint of a work dir: `last_checkpoint` if it points at an existing file, else the newest file by iteration. */
 export function findLatestCheckpoint(workDir: string): string | undefined {
-  const ptr = path.join(workDir, LAST_CHECKPOINT_FILE);
-  if (fs.existsSync(ptr)) {
-    const f = fs.readFileSync(ptr, 'utf8').trim();
-    if (f && fs.existsSync(f)) return f;
-  }
+  const pointed = readCheckpointPointer(workDir);
+  if (pointed) return pointed;
   if (!fs.existsSync(workDir)) return undefined;
   const files = fs.readdirSync(workDir).filter((f) => f.endsWith(CHECKPOINT_EXT));
   if (!files.length) return undefined;

@@ -20,6 +20,7 @@ import { LoggerHook, JsonLinesLoggerHook } from './logger_hooks';
 import { CheckpointHook } from './checkpoint_hook';
 import { EvalHook } from './eval_hook';
 import type { Hook } from './runner';
+import { checkFreshWorkDir, clearCheckpoints, removeStaleTempFiles } from './work_dir';
 import type { EvalResult, TaskContext, TaskDefinition } from './types';
 
 export interface TrainJob {
@@ -33,6 +34,8 @@ export interface TrainJob {
   workDir?: string;
   /** Continue from the work dir's latest checkpoint (if any). */
   resume?: boolean;
+  /** A fresh run may replace the checkpoints of an earlier run in the same work dir (they are removed). */
+  overwrite?: boolean;
   skipBadSamples?: boolean;
   /** Skip the evaluation hook. */
   noValidate?: boolean;
@@ -87,21 +90,43 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   const { cfg, task } = job;
   const file = job.configFile;
   const workDir = resolveWorkDir(job);
-  fs.mkdirSync(workDir, { recursive: true });
-  dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
+  // Nothing is written (work dir, merged config, data) until the config has been read in full, every part of
+  // the run has been built and the work dir is known not to hold another run's checkpoints.
   const seed = cfg.seed === undefined || cfg.seed === null ? 0 : Number(cfg.seed);
   seedEverything(seed);
-  await ensureSyntheticData(cfg, job.repoRoot, log);
-
-  const ctx: TaskContext = { configFile: file, repoRoot: job.repoRoot, skipBadSamples: Boolean(job.skipBadSamples), log };
-  const model = await task.buildModel(cfg, ctx);
-  // Decided before anything slow (datasets) so a missing pretrained file fails at once.
   const resumeFile = cfg.resume_from
     ? path.resolve(job.repoRoot, String(cfg.resume_from))
     : job.resume
       ? findLatestCheckpoint(workDir)
       : undefined;
-  if (job.resume && !cfg.resume_from && !resumeFile) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  if (cfg.resume_from && !fs.existsSync(resumeFile!)) throw new ConfigError(`resume_from: checkpoint not found: ${resumeFile}`, { file, path: 'resume_from' });
+  if (!resumeFile && !job.resume) checkFreshWorkDir(workDir, { overwrite: job.overwrite });
+
+  const ctx: TaskContext = { configFile: file, repoRoot: job.repoRoot, skipBadSamples: Boolean(job.skipBadSamples), log };
+  const model = await task.buildModel(cfg, ctx);
+  if (!cfg.optimizer) throw new ConfigError(`missing 'optimizer'`, { file, path: 'optimizer' });
+  const optimizer = buildOptimizer(model, obj(cfg.optimizer), file);
+  const lrSchedule = buildLrSchedule(obj(cfg.lr_config), optimizer.baseLr, file);
+  const runnerCfg = obj(cfg.runner);
+  let maxEpochs: number | undefined;
+  let maxIters: number | undefined;
+  if (runnerCfg.type === 'EpochBasedRunner') maxEpochs = Number(runnerCfg.max_epochs);
+  else if (runnerCfg.type === 'IterBasedRunner') maxIters = Number(runnerCfg.max_iters);
+  else throw new ConfigError(`runner.type must be EpochBasedRunner or IterBasedRunner, got '${String(runnerCfg.type)}'`, { file, path: 'runner.type' });
+  const byEpochRunner = maxEpochs !== undefined;
+  const ckCfg = obj(cfg.checkpoint_config);
+  const evCfg = obj(cfg.evaluation);
+  const gradClip = obj(cfg.optimizer_config).grad_clip as { max_norm: number; norm_type?: number } | null | undefined;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+  const hooks: Hook[] = [
+    new LoggerHook({ interval: Number(obj(cfg.log_config).interval ?? 50), log, progressBar: job.progressBar }),
+    new JsonLinesLoggerHook(path.join(workDir, `${stamp}.log.jsonl`)),
+    new CheckpointHook({ interval: Number(ckCfg.interval ?? 1), byEpoch: Boolean(ckCfg.by_epoch ?? byEpochRunner), maxKeep: ckCfg.max_keep_ckpts as number | undefined }),
+    ...(job.hooks ?? []),
+  ];
+
+  // The built-in synthetic dataset is generated (outside the work dir) once the config is known to be sound.
+  await ensureSyntheticData(cfg, job.repoRoot, log);
   if (!resumeFile) {
     // A fresh run: pretrained sub-model weights (init_cfg), then load_from on top.
     await model.loadInitCheckpoints(log);
@@ -125,26 +150,6 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     skipBadSamples: job.skipBadSamples,
     log,
   });
-  if (!cfg.optimizer) throw new ConfigError(`missing 'optimizer'`, { file, path: 'optimizer' });
-  const optimizer = buildOptimizer(model, obj(cfg.optimizer), file);
-  const lrSchedule = buildLrSchedule(obj(cfg.lr_config), optimizer.baseLr, file);
-  const runnerCfg = obj(cfg.runner);
-  let maxEpochs: number | undefined;
-  let maxIters: number | undefined;
-  if (runnerCfg.type === 'EpochBasedRunner') maxEpochs = Number(runnerCfg.max_epochs);
-  else if (runnerCfg.type === 'IterBasedRunner') maxIters = Number(runnerCfg.max_iters);
-  else throw new ConfigError(`runner.type must be EpochBasedRunner or IterBasedRunner, got '${String(runnerCfg.type)}'`, { file, path: 'runner.type' });
-  const byEpochRunner = maxEpochs !== undefined;
-  const ckCfg = obj(cfg.checkpoint_config);
-  const evCfg = obj(cfg.evaluation);
-  const gradClip = obj(cfg.optimizer_config).grad_clip as { max_norm: number; norm_type?: number } | null | undefined;
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
-  const hooks: Hook[] = [
-    new LoggerHook({ interval: Number(obj(cfg.log_config).interval ?? 50), log, progressBar: job.progressBar }),
-    new JsonLinesLoggerHook(path.join(workDir, `${stamp}.log.jsonl`)),
-    new CheckpointHook({ interval: Number(ckCfg.interval ?? 1), byEpoch: Boolean(ckCfg.by_epoch ?? byEpochRunner), maxKeep: ckCfg.max_keep_ckpts as number | undefined }),
-    ...(job.hooks ?? []),
-  ];
   let evalHook: EvalHook | undefined;
   if (!job.noValidate && obj(cfg.data).val) {
     const valSet = await task.buildDataset(cfg, 'val', ctx);
@@ -166,6 +171,17 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     meta: { config: job.configName, task: task.name },
   });
   if (resumeFile) await runner.resume(resumeFile);
+  else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+
+  // From here on the run writes to its work dir.
+  fs.mkdirSync(workDir, { recursive: true });
+  const stale = removeStaleTempFiles(workDir);
+  if (stale.length) log(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
+  if (!resumeFile && job.overwrite) {
+    const removed = clearCheckpoints(workDir);
+    if (removed.length) log(`--overwrite: removed ${removed.join(', ')} of the earlier run in ${workDir}`);
+  }
+  dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
   log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
     `of ${runner.itersPerEpoch} batches x ${bs} images; work dir ${workDir}`);
   await runner.run();

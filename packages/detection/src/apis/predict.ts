@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import sharp from 'sharp';
+import type { OutputInfo } from 'sharp';
 import { buildPipeline, initialSample, applyPipeline, Rng, type ConfigNode } from '@litv2/core';
+import { checkImageOutPath, writeImageFile } from '@litv2/core/node';
 import type { RetinaNet } from '../detectors/retinanet';
 import type { Detections } from '../post_processing/multiclass_nms';
 import { collateDetection } from '../task';
@@ -47,13 +49,22 @@ export function detectionsSvg(dets: Detections, classes: readonly string[], widt
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
 }
 
-/** Draws detections on the image (sharp composites the SVG overlay) and writes a PNG. Returns the number drawn. */
+/**
+ * Draws detections on the image as the model saw it (EXIF orientation applied, as the test pipeline's
+ * LoadImageFromFile does) and writes it in the format `outFile`'s extension names (png, jpg, webp), creating
+ * its folder. Returns the number drawn.
+ */
 export async function drawDetections(imageFile: string, dets: Detections, classes: readonly string[], outFile: string, scoreThr = 0.3): Promise<number> {
-  const img = sharp(imageFile);
-  const { width, height } = await img.metadata();
-  if (!width || !height) throw new Error(`${imageFile}: cannot read the image size`);
+  checkImageOutPath(outFile);
+  let oriented: { data: Buffer; info: OutputInfo };
+  try {
+    oriented = await sharp(imageFile).rotate().png({ compressionLevel: 1 }).toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new Error(`cannot read image '${imageFile}': ${(e as Error).message}`);
+  }
+  const { width, height } = oriented.info;
   const svg = detectionsSvg(dets, classes, width, height, scoreThr);
-  await img.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).png().toFile(outFile);
+  await writeImageFile(sharp(oriented.data).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]), outFile);
   let n = 0;
   for (let i = 0; i < dets.labels.length; i++) if (dets.bboxes[i * 5 + 4] >= scoreThr) n++;
   return n;

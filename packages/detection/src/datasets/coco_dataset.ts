@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COCO, type CocoAnnotation } from '@litv2/cocoapi';
+import { COCO, cleanAnnotations, describeGtProblem, findGtProblems, type CocoAnnotation, type ImageId } from '@litv2/cocoapi';
 import { buildPipeline, ConfigError, PipelineDataset, type ConfigNode, type ConfigOrigin, type SampleInfo } from '@litv2/core';
 
 /** mmdet 2.11 CocoDataset config keys. */
@@ -27,7 +27,7 @@ export class CocoDetDataset extends PipelineDataset {
     /** catIds[label] = COCO category id. */
     readonly catIds: number[],
     /** imgIds[i] = COCO image id of sample i. */
-    readonly imgIds: number[],
+    readonly imgIds: ImageId[],
   ) {
     super(infos, pipeline, classes);
   }
@@ -93,6 +93,17 @@ export function buildCocoDataset(cfg: CocoDatasetConfig, opts: BuildCocoOptions)
   }
   const imgPrefix = path.resolve(root, cfg.img_prefix ?? '');
   const coco = new COCO(annFile);
+  // pycocotools indexes invalid ground truth without a word; here it stops the run (or is dropped, logged).
+  const problems = findGtProblems(coco);
+  const badImages = new Set(problems.length && opts.skipBadSamples ? [...coco.imgs.values()].filter((im) => !(im.width > 0) || !(im.height > 0)).map((im) => im.id) : []);
+  if (problems.length) {
+    const summary = problems.map(describeGtProblem).join('; ');
+    if (!opts.skipBadSamples) throw new Error(`${annFile}: invalid ground truth: ${summary}; fix the file or pass --skip-bad-samples to drop these annotations and images`);
+    const { kept, dropped } = cleanAnnotations(coco);
+    coco.dataset.annotations = kept;
+    coco.createIndex();
+    opts.log?.(`${annFile}: dropped ${dropped} annotation(s) and ${badImages.size} image(s) of invalid ground truth (--skip-bad-samples): ${summary}`);
+  }
   let cats = [...coco.cats.values()];
   if (cfg.classes) {
     const want = new Set(cfg.classes);
@@ -105,11 +116,12 @@ export function buildCocoDataset(cfg: CocoDatasetConfig, opts: BuildCocoOptions)
   const cat2label = new Map(catIds.map((id, i) => [id, i]));
   const classes = cats.map((c) => c.name);
   const filterEmpty = cfg.filter_empty_gt ?? true;
-  const idsInCat = new Set<number>();
+  const idsInCat = new Set<ImageId>();
   for (const id of catIds) for (const im of coco.catToImgs.get(id) ?? []) idsInCat.add(im);
   const infos: SampleInfo[] = [];
-  const imgIds: number[] = [];
+  const imgIds: ImageId[] = [];
   for (const img of coco.imgs.values()) {
+    if (badImages.has(img.id)) continue;
     if (opts.train && !cfg.test_mode) {
       if (filterEmpty && !idsInCat.has(img.id)) continue;
       if (Math.min(img.width, img.height) < 32) continue;

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COCO, COCOeval, type CocoResult } from '@litv2/cocoapi';
+import { COCO, COCOeval, type CocoResult, type ImageId } from '@litv2/cocoapi';
 import type { Detections } from '../post_processing/multiclass_nms';
 
 /** mmdet's `bbox2result` + `_det2json`: x1y1x2y2 → [x, y, w, h] (no +1), label → category id. */
-export function detectionsToCoco(imgId: number, dets: Detections, catIds: number[]): CocoResult[] {
+export function detectionsToCoco(imgId: ImageId, dets: Detections, catIds: number[]): CocoResult[] {
   const out: CocoResult[] = [];
   for (let i = 0; i < dets.labels.length; i++) {
     const [x1, y1, x2, y2, s] = dets.bboxes.subarray(i * 5, i * 5 + 5);
@@ -19,7 +19,7 @@ export const BBOX_METRIC_NAMES = ['bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbo
  * COCO box evaluation as mmdet's CocoDataset.evaluate(metric='bbox'): writes the results JSON (when `outFile`),
  * runs COCOeval over the dataset's image ids and returns the 12 stats and pycocotools' printed table.
  */
-export function evaluateCocoBbox(gt: COCO, results: CocoResult[], imgIds: number[], outFile?: string): { metrics: Record<string, number>; table: string } {
+export function evaluateCocoBbox(gt: COCO, results: CocoResult[], imgIds: ImageId[], outFile?: string): { metrics: Record<string, number>; table: string } {
   if (outFile) {
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(results));

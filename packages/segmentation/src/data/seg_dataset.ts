@@ -39,7 +39,11 @@ export class SegDataset implements Dataset {
   readonly palette: readonly (readonly [number, number, number])[];
   constructor(readonly opts: SegDatasetOptions, pipeline: ReturnType<typeof buildPipeline>, readonly origin: ConfigOrigin) {
     if (!fs.existsSync(opts.imgDir)) {
-      throw new ConfigError(`image directory ${opts.imgDir} does not exist (ADE20K goes to data/ade/ADEChallengeData2016/{images,annotations}/{training,validation}; see the README)`, origin);
+      const ade = /ade/i.test(opts.imgDir)
+        ? ': download http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip and unzip it into data/ade/ ' +
+          '(giving data/ade/ADEChallengeData2016/{images,annotations}/{training,validation}), or set data_root to your copy'
+        : '';
+      throw new ConfigError(`image directory ${opts.imgDir} does not exist${ade}`, origin);
     }
     if (opts.annDir && !fs.existsSync(opts.annDir)) throw new ConfigError(`annotation directory ${opts.annDir} does not exist`, origin);
     const infos: SampleInfo[] = scanDir(opts.imgDir, opts.imgSuffix).map((rel, index) => ({

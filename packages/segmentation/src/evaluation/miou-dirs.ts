@@ -16,16 +16,24 @@ function pngNames(dir: string, what: string): string[] {
 
 export function evaluateMiouDirs(predDir: string, gtDir: string, options: MiouOptions): MiouResult & { files: string[] } {
   const gts = pngNames(gtDir, 'GT');
-  const preds = new Set(pngNames(predDir, 'prediction'));
+  const predNames = pngNames(predDir, 'prediction');
+  const preds = new Set(predNames);
   if (gts.length === 0) throw new Error(`GT directory ${gtDir} holds no .png files`);
-  const missing = gts.filter((n) => !preds.has(n));
-  if (missing.length) throw new Error(`no prediction for ${missing.length} GT file(s) in ${predDir}, e.g. ${missing.slice(0, 3).join(', ')}`);
-  const extra = [...preds].filter((n) => !gts.includes(n));
+  // The prediction of GT `X.png` is `X.png` or segmentation predict's `X_labels.png` (its `X_mask.png` colour
+  // images are not label maps and are left out).
+  const predFor = (gt: string): string | undefined => {
+    const labels = gt.replace(/\.png$/i, '_labels.png');
+    return preds.has(gt) ? gt : preds.has(labels) ? labels : undefined;
+  };
+  const missing = gts.filter((n) => !predFor(n));
+  if (missing.length) throw new Error(`no prediction for ${missing.length} GT file(s) in ${predDir}, e.g. ${missing.slice(0, 3).join(', ')} (looked for X.png and X_labels.png)`);
+  const used = new Set(gts.map((n) => predFor(n)));
+  const extra = predNames.filter((n) => !used.has(n) && !/_mask\.png$/i.test(n));
   if (extra.length) throw new Error(`prediction(s) without a GT file in ${gtDir}: ${extra.slice(0, 3).join(', ')}`);
   const acc = new MiouAccumulator(options);
   for (const name of gts) {
     const gt = readLabelPng(path.join(gtDir, name));
-    const pred = readLabelPng(path.join(predDir, name));
+    const pred = readLabelPng(path.join(predDir, predFor(name)!));
     if (gt.width !== pred.width || gt.height !== pred.height) {
       throw new Error(`${name}: prediction is ${pred.width}x${pred.height} but the GT is ${gt.width}x${gt.height}`);
     }

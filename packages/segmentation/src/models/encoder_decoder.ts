@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONES, ConfigError, Module, NECKS, Registry, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
+import { BACKBONES, ConfigError, LITv2Backbone, Module, NECKS, Registry, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
 import { resizeBilinear } from '../ops/resize';
 import { DECODE_HEADS, type DecodeHead } from './decode_head';
 // Registers FPNHead in DECODE_HEADS, so any importer of the segmentor can build Semantic FPN configs.
@@ -181,6 +181,8 @@ SEGMENTORS.register('EncoderDecoder', {
       backboneCfg = { ...backboneCfg, init_cfg: { type: 'Pretrained', checkpoint: cfg.pretrained } };
     }
     const backbone = BACKBONES.build(backboneCfg, undefined, at('backbone'));
+    // The from-scratch hint of a missing file must name model.pretrained, the key that set it here.
+    if (cfg.pretrained && backbone instanceof LITv2Backbone) backbone.initCfgKey = at('pretrained').path;
     const neck = cfg.neck ? NECKS.build(cfg.neck as ConfigNode, undefined, at('neck')) : undefined;
     const head = DECODE_HEADS.build(need('decode_head'), undefined, at('decode_head'));
     return new EncoderDecoder(backbone, neck, head, parseTestCfg(cfg.test_cfg, origin));

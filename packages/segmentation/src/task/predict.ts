@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, Rng, applyPipeline, buildPipeline, initialSample, type ConfigNode, type HostImage, type Transform } from '@litv2/core';
-import { encodeLabelPng, encodeRgbPng } from '@litv2/core/node';
+import { encodeLabelPng, writeRgbImageFile } from '@litv2/core/node';
 import { ADE20K_PALETTE } from '../data/ade20k_meta';
 import { defaultPalette, segAnnotations } from '../data/seg_dataset';
 import type { EncoderDecoder } from '../models/encoder_decoder';
@@ -44,7 +44,8 @@ export async function predictImage(model: EncoderDecoder, pipeline: Transform[],
   const { data, height, width, channels } = sample.img;
   const img = tf.tensor4d(data instanceof Float32Array ? data : Float32Array.from(data), [1, height, width, channels]);
   try {
-    const pred = model.simpleTest(img, sample.meta, true);
+    // tidy: an image the model cannot take (e.g. 2000x20) throws midway without leaking its intermediates.
+    const pred = tf.tidy(() => model.simpleTest(img, sample.meta, true));
     const labels = pred.dataSync() as Int32Array;
     const [h, w] = pred.shape;
     pred.dispose();
@@ -62,7 +63,8 @@ export async function writePrediction(p: SegPrediction, palette: readonly (reado
 /** Writes the palette-coloured mask and the raw 8-bit label map to the given files (folders created). */
 export async function writePredictionFiles(p: SegPrediction, palette: readonly (readonly [number, number, number])[], files: { mask: string; labels: string }): Promise<{ mask: string; labels: string }> {
   for (const f of [files.mask, files.labels]) fs.mkdirSync(path.dirname(f), { recursive: true });
-  fs.writeFileSync(files.mask, await encodeRgbPng(colorizeLabels(p.labels, p.height, p.width, palette)));
+  // The colour mask in the format its extension names; the label map stays a lossless 8-bit PNG.
+  await writeRgbImageFile(colorizeLabels(p.labels, p.height, p.width, palette), files.mask);
   fs.writeFileSync(files.labels, encodeLabelPng({ data: Uint8Array.from(p.labels), height: p.height, width: p.width }));
   return files;
 }

@@ -109,6 +109,11 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
    */
   /** Where the builder's config came from, so a missing `init_cfg` file names the config file and key. */
   configOrigin?: ConfigOrigin;
+  /**
+   * The dotted config key that set `init_cfg`, when a parent set it (mmseg's `model.pretrained` becomes the
+   * backbone's init_cfg): a missing file's hint must name the key the user can actually turn off.
+   */
+  initCfgKey?: string;
 
   async initWeights(): Promise<(LoadResult & { prefix?: string }) | undefined> {
     const ic = this.cfg.init_cfg;
@@ -119,8 +124,8 @@ export class LITv2Backbone extends LITv2Base implements Backbone {
         `pretrained checkpoint '${ic.checkpoint}' not found (relative paths are resolved from ${workingDirectory()}). ` +
           `Download the ImageNet-1K LITv2 weights (litv2_s.pth / litv2_m.pth / litv2_b.pth) linked from the official ` +
           `repository's README (github.com/ziplab/LITv2, "Image Classification") into that path, ` +
-          `or train from scratch with --cfg-options ${at ? `${at.path}.init_cfg` : 'model.backbone.init_cfg'}=null`,
-        at ? { ...at, path: `${at.path}.init_cfg.checkpoint` } : undefined,
+          `or train from scratch with --cfg-options ${this.initCfgKey ?? (at ? `${at.path}.init_cfg` : 'model.backbone.init_cfg')}=null`,
+        this.initCfgKey ? { file: at?.file, path: this.initCfgKey } : at ? { ...at, path: `${at.path}.init_cfg.checkpoint` } : undefined,
       );
     }
     return loadPretrained(this, ic.checkpoint, { prefix: ic.prefix });

@@ -104,7 +104,7 @@ export function unregisterNativeKernels(): void {
 }
 
 /** Reuse statistics of the output-buffer pool. */
-export function nativePoolStats(): { hits: number; misses: number; pooledMB: number } {
+export function nativePoolStats(): { hits: number; misses: number; pooledMB: number; trackedBuffers: number } {
   return outputBuffers.stats();
 }
 

@@ -91,7 +91,12 @@ export class OutputBufferPool {
   }
 
   private escape(values: unknown): void {
-    if (ArrayBuffer.isView(values)) this.owned.delete(values.buffer);
+    if (!ArrayBuffer.isView(values)) return;
+    this.owned.delete(values.buffer);
+    // The array is the caller's now and is never recycled: its reference count must go too, or the Map keeps
+    // the buffer (native memory outside the JS heap) alive for good; every dataSync() of a pooled-size tensor
+    // used to leave one behind.
+    this.refs.delete(values.buffer);
   }
 
   /** Hooks the backend's storage methods (instance-level, undone by `uninstall`). */
@@ -144,7 +149,8 @@ export class OutputBufferPool {
     this.pooledBytes = 0;
   }
 
-  stats(): { hits: number; misses: number; pooledMB: number } {
-    return { hits: this.hits, misses: this.misses, pooledMB: this.pooledBytes / 2 ** 20 };
+  /** `trackedBuffers`: arrays the pool counts references of (live pooled tensors); it must not grow over a run. */
+  stats(): { hits: number; misses: number; pooledMB: number; trackedBuffers: number } {
+    return { hits: this.hits, misses: this.misses, pooledMB: this.pooledBytes / 2 ** 20, trackedBuffers: this.refs.size };
   }
 }
