@@ -3,12 +3,20 @@ const swc = {
   jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
   module: { type: 'commonjs' },
 };
+// vega / vega-lite (charts in core/analysis) and the d3 modules under them ship only as ES modules: SWC turns them
+// into CommonJS for jest like our own sources.
+const swcJs = { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } };
+const esmOnly = ['vega[^/]*', 'd3-[^/]*', 'internmap', 'delaunator', 'robust-predicates', 'json-stringify-pretty-compact'];
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/tools'],
   testMatch: ['**/test/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.m?js$': ['@swc/jest', swcJs] },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper: {
+    // vega-canvas's node build probes for node-canvas with a top-level await (not CommonJS); without that
+    // package both builds return no canvas, which is what the SVG renderer expects.
+    '^vega-canvas$': '<rootDir>/node_modules/vega-canvas/build/vega-canvas.browser.js',
     '^@litv2/(core|cocoapi|classification|detection|segmentation)$': '<rootDir>/packages/$1/src/index.ts',
     // core has two entries only: the universal one and the Node one (no deep imports).
     '^@litv2/core/node$': '<rootDir>/packages/core/src/node.ts',

@@ -5,9 +5,19 @@
  * detections (boxes and compressed-RLE masks) per image. Prints seconds for loadRes / evaluate / accumulate /
  * summarize, the total, and peak RSS. `--write-json DIR` also writes gt.json, dt_bbox.json, dt_segm.json so
  * that pycocotools can be timed on the same data (bench/pycocotools_bench.py).
+ *
+ *   npx nx run cocoapi:bench -- --train2017 [FILE] [--compare]
+ * Loading at train2017 scale instead: writes (once, into the temp dir) a train2017-sized annotation file
+ * (bench/train2017_like.ts: 118,287 images, ~860k polygon annotations, ~450 MB), then loads it with `new COCO(file)`
+ * in a fresh process and prints wall / CPU seconds and peak RSS; `--compare` also times readCocoFile (lazily
+ * parsed segmentations) and the old UTF-8-decode + JSON.parse path.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeTrain2017Like } from './train2017_like';
 import { COCO, COCOeval, countsToString, rleFrPoly, type CocoAnnotation, type CocoDataset, type CocoResult, type IouType } from '../src';
 
 function arg(name: string, def: string): string {
@@ -116,6 +126,35 @@ function generate(nImages: number, seed: number): { gt: CocoDataset; bbox: CocoR
 }
 
 const mb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
+
+function benchTrain2017Load(): void {
+  const i = process.argv.indexOf('--train2017');
+  const given = process.argv[i + 1] && !process.argv[i + 1].startsWith('--') ? process.argv[i + 1] : undefined;
+  const file = given ?? path.join(os.tmpdir(), 'litv2-coco-bench', 'instances_train2017_like.json');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const t = performance.now();
+    const n = writeTrain2017Like(file + '.part');
+    fs.renameSync(file + '.part', file);
+    console.log(`wrote ${file}: ${n.images} images, ${n.annotations} annotations, ${(n.bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  }
+  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load_child.ts');
+  const ways = process.argv.includes('--compare') ? ['coco', 'lazy', 'json-parse'] : ['coco'];
+  for (const how of ways) {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', child, file, how], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { images: number; anns: number; loadWall: number; loadCpu: number; maxRssMB: number; heapMB: number; info: { seconds?: Record<string, number> } };
+    const phases = r.info.seconds ? ` (cpu: scan ${r.info.seconds.scan.toFixed(1)}, parse ${r.info.seconds.parse.toFixed(1)}, lazy properties ${r.info.seconds.lazy.toFixed(1)})` : '';
+    console.log(
+      `${{ coco: 'new COCO(file)', lazy: 'new COCO(readCocoFile(file)) (lazy segmentations)', 'json-parse': 'UTF-8 decode + JSON.parse + COCO (old path)' }[how]}: ${(fs.statSync(file).size / 1e6).toFixed(0)} MB, ${r.images} images, ${r.anns} annotations: ` +
+        `${r.loadWall.toFixed(1)} s wall, ${r.loadCpu.toFixed(1)} s cpu${phases}, peak RSS ${r.maxRssMB.toFixed(0)} MB, heap ${r.heapMB.toFixed(0)} MB`,
+    );
+  }
+}
+
+if (process.argv.includes('--train2017')) {
+  benchTrain2017Load();
+  process.exit(0);
+}
 const nImages = Number(arg('images', '5000'));
 const which = arg('iou-type', 'both');
 const outDir = arg('write-json', '');

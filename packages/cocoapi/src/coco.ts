@@ -3,6 +3,7 @@
  * annotation -> mask conversion. Indexing is a single linear pass over the dataset (Maps keyed by id), so it
  * scales to instances_train2017.json; annotation objects are referenced, never copied.
  */
+import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import { CocoFormatError, describe } from './errors';
 import { parsePythonJson } from './python-json';
@@ -99,7 +100,10 @@ function checkArray(ds: Record<string, unknown>, key: string, source: string): v
 export function readJsonFile(file: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const bytes = fs.readFileSync(file);
+    // COCO files are ASCII in practice: then decoding is a byte copy instead of UTF-8 validation, which took
+    // about 40% of the CPU time of loading a train2017-sized file (cocoapi:bench --train2017).
+    text = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   } catch (e) {
     throw new CocoFormatError(`cannot read ${file}: ${(e as Error).message}`);
   }

@@ -11,3 +11,4 @@ export * from './coco';
 export * from './cocoeval';
 export * from './summarize';
 export * from './validate';
+export * from './load';

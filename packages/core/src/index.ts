@@ -20,3 +20,4 @@ export * from './ops/nms';
 export * from './checkpoint';
 export * from './config';
 export * from './ops/roi_align';
+export * from './analysis';

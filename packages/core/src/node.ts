@@ -40,3 +40,7 @@ export * from './parity/check';
 export * from './backbones/litv2/fixture_parity';
 
 export * from './backbones/litv2/convert';
+export * from './analysis/log_files';
+export * from './analysis/render_chart';
+export * from './analysis/curve_hook';
+export * from './analysis/browse';

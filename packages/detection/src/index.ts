@@ -19,3 +19,6 @@ export * from './testing/fixture_handler';
 export * from './analysis/flops';
 export * from './apis/predict';
 export * from './apis/benchmark';
+export * from './analysis/classwise';
+export * from './analysis/confusion_matrix';
+export * from './analysis/confusion_chart';

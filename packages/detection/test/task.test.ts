@@ -183,7 +183,10 @@ test('COCO bbox evaluation: perfect detections give AP 1, results use [x, y, w, 
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'det-eval-')), 'r.json');
   const { metrics, table } = evaluateCocoBbox(gt, res, [1], out);
   expect(metrics.bbox_mAP).toBeCloseTo(1, 6);
-  expect(table.split('\n')).toHaveLength(12);
+  // The 12 summary lines, then the per-category table (heading, 3 rules, header, one row of both categories).
+  expect(table.split('\n').slice(0, 12).every((l) => /^ Average (Precision|Recall) /.test(l))).toBe(true);
+  expect(table.split('\n').slice(12)).toHaveLength(6);
+  expect(table).toMatch(/\| a +\| 1\.000 \| b +\| 1\.000 \|/);
   expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toHaveLength(2);
 });
 

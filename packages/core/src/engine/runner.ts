@@ -57,15 +57,9 @@ export interface Hook {
   onRecord?(runner: Runner, record: LogRecord): void | Promise<void>;
 }
 
-/** One JSON-lines log record: `mode` 'train' (per log interval) or 'val' (per evaluation). */
-export interface LogRecord {
-  mode: 'train' | 'val';
-  /** 1-based epoch (as mmcv logs it). */
-  epoch: number;
-  /** 1-based global iteration. */
-  iter: number;
-  [key: string]: number | string;
-}
+// LogRecord lives in types.ts so browser-side analysis (curves.ts) can use it without reaching this node-only file.
+import type { LogRecord } from './types';
+export type { LogRecord };
 
 
 /** What a checkpoint holds: core/checkpoint's `Checkpoint`. */

@@ -21,6 +21,7 @@ import { CheckpointHook } from './checkpoint_hook';
 import { EvalHook } from './eval_hook';
 import type { Hook } from './runner';
 import { checkFreshWorkDir, clearCheckpoints, removeStaleTempFiles } from './work_dir';
+import { CurvePlotHook } from '../analysis/curve_hook';
 import type { EvalResult, TaskContext, TaskDefinition } from './types';
 
 export interface TrainJob {
@@ -154,7 +155,8 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   if (!job.noValidate && obj(cfg.data).val) {
     const valSet = await task.buildDataset(cfg, 'val', ctx);
     evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples });
-    hooks.push(evalHook);
+    // Redraws work_dir/curves.png after each evaluation.
+    hooks.push(evalHook, new CurvePlotHook({ log }));
   }
   const runner = new Runner({
     model,

@@ -64,3 +64,13 @@ export interface TaskDefinition<M extends TrainableModel<B> = TrainableModel, B 
   /** Runs inference over `dataset` and computes the task's metrics (model is put in eval mode by the caller). */
   evaluate(model: M, dataset: Dataset, cfg: ConfigNode, opts: EvalOptions): Promise<EvalResult>;
 }
+
+/** One JSON-lines log record: `mode` 'train' (per log interval) or 'val' (per evaluation). */
+export interface LogRecord {
+  mode: 'train' | 'val';
+  /** 1-based epoch (as mmcv logs it). */
+  epoch: number;
+  /** 1-based global iteration. */
+  iter: number;
+  [key: string]: number | string;
+}

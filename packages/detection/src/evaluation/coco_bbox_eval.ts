@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COCO, COCOeval, type CocoResult, type ImageId } from '@litv2/cocoapi';
 import type { Detections } from '../post_processing/multiclass_nms';
+import { classwiseAP, formatClasswiseTable, type CategoryAP } from '../analysis/classwise';
 
 /** mmdet's `bbox2result` + `_det2json`: x1y1x2y2 → [x, y, w, h] (no +1), label → category id. */
 export function detectionsToCoco(imgId: ImageId, dets: Detections, catIds: number[]): CocoResult[] {
@@ -17,9 +18,15 @@ export const BBOX_METRIC_NAMES = ['bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbo
 
 /**
  * COCO box evaluation as mmdet's CocoDataset.evaluate(metric='bbox'): writes the results JSON (when `outFile`),
- * runs COCOeval over the dataset's image ids and returns the 12 stats and pycocotools' printed table.
+ * runs COCOeval over the dataset's image ids and returns the 12 stats and pycocotools' printed table followed
+ * by the per-category AP table (mmdet's `classwise`).
  */
-export function evaluateCocoBbox(gt: COCO, results: CocoResult[], imgIds: ImageId[], outFile?: string): { metrics: Record<string, number>; table: string } {
+export function evaluateCocoBbox(
+  gt: COCO,
+  results: CocoResult[],
+  imgIds: ImageId[],
+  outFile?: string,
+): { metrics: Record<string, number>; table: string; classwise: CategoryAP[] } {
   if (outFile) {
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(results));
@@ -27,7 +34,7 @@ export function evaluateCocoBbox(gt: COCO, results: CocoResult[], imgIds: ImageI
   const lines: string[] = [];
   if (results.length === 0) {
     const metrics = Object.fromEntries(BBOX_METRIC_NAMES.map((n) => [n, 0]));
-    return { metrics, table: 'no detections: every bbox metric is 0' };
+    return { metrics, table: 'no detections: every bbox metric is 0', classwise: [] };
   }
   const dt = gt.loadRes(results);
   const ev = new COCOeval(gt, dt, 'bbox');
@@ -37,5 +44,8 @@ export function evaluateCocoBbox(gt: COCO, results: CocoResult[], imgIds: ImageI
   const stats = ev.summarize((l: string) => lines.push(l));
   const metrics: Record<string, number> = {};
   BBOX_METRIC_NAMES.forEach((n, i) => (metrics[n] = stats[i]));
-  return { metrics, table: lines.join('\n') };
+  const names = new Map([...gt.cats.values()].map((c) => [c.id, c.name]));
+  const classwise = classwiseAP(ev, names);
+  lines.push('per-category bbox AP@[.50:.95]:', formatClasswiseTable(classwise));
+  return { metrics, table: lines.join('\n'), classwise };
 }
