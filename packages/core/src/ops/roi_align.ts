@@ -73,19 +73,52 @@ export function roiAlign(features: tf.Tensor4D, rois: tf.Tensor2D | Float32Array
 /**
  * Follows mmcv's roi_align (aligned, avg) in float32: bin = size/out, samples at start + (i + .5)·bin/grid,
  * bilinear neighbours clamped at the border, samples beyond [-1, H]×[-1, W] give 0 but still count in the
- * average. Weights of the same pixel within one bin are merged, which keeps the gather small.
+ * average. The sample grid of a bin is a product of its y and x positions, and both the bilinear weight and the
+ * out-of-map test factor per axis, so each bin's merged weight over pixel (py, px) is wy[py]·wx[px]/count:
+ * per-axis weights are accumulated once per bin row/column (O(outH·gridH + outW·gridW) per roi) and the table
+ * is their outer product, which keeps the gather as small as merging per pixel and avoids per-sample maps.
  */
 function buildSampleTable(
   rois: Float32Array, B: number, H: number, W: number, outH: number, outW: number,
   scale: number, samplingRatio: number, aligned: boolean,
 ): SampleTable {
   const R = rois.length / 5;
-  const index: number[] = [];
-  const seg: number[] = [];
-  const weight: number[] = [];
+  let cap = 1 << 12;
+  let index = new Int32Array(cap);
+  let seg = new Int32Array(cap);
+  let weight = new Float32Array(cap);
+  let n = 0;
+  const grow = (need: number) => {
+    if (n + need <= cap) return;
+    while (n + need > cap) cap *= 2;
+    const i2 = new Int32Array(cap); i2.set(index.subarray(0, n)); index = i2;
+    const s2 = new Int32Array(cap); s2.set(seg.subarray(0, n)); seg = s2;
+    const w2 = new Float32Array(cap); w2.set(weight.subarray(0, n)); weight = w2;
+  };
   const offset = aligned ? 0.5 : 0;
-  const acc = new Map<number, number>();
-  const add = (pix: number, w: number) => acc.set(pix, (acc.get(pix) ?? 0) + w);
+  // Per-axis weights of every bin: axisW[bin * size + pixel], with the touched pixel range per bin.
+  const wyAll = new Float64Array(outH * H);
+  const wxAll = new Float64Array(outW * W);
+  const yRange = new Int32Array(outH * 2);
+  const xRange = new Int32Array(outW * 2);
+  const axis = (start: number, bin: number, grid: number, out: number, size: number, acc: Float64Array, range: Int32Array) => {
+    acc.fill(0);
+    for (let p = 0; p < out; p++) {
+      let lo = size;
+      let hi = -1;
+      for (let i = 0; i < grid; i++) {
+        const v = f32(f32(start + f32(p * bin)) + f32(f32((i + 0.5) * bin) / grid));
+        if (v < -1 || v > size) continue;
+        const [a, b, l] = neighbours(v, size);
+        acc[p * size + a] += 1 - l;
+        acc[p * size + b] += l;
+        if (a < lo) lo = a;
+        if (b > hi) hi = b;
+      }
+      range[2 * p] = lo;
+      range[2 * p + 1] = hi;
+    }
+  };
   for (let r = 0; r < R; r++) {
     const b = rois[r * 5];
     if (!Number.isInteger(b) || b < 0 || b >= B) throw new Error(`roiAlign: rois[${r}] batch index ${b} is not an integer in [0, ${B})`);
@@ -106,43 +139,39 @@ function buildSampleTable(
     const binW = f32(roiW / outW);
     const gridH = samplingRatio > 0 ? samplingRatio : Math.ceil(roiH / outH);
     const gridW = samplingRatio > 0 ? samplingRatio : Math.ceil(roiW / outW);
-    const inv = 1 / Math.max(gridH * gridW, 1);
+    if (gridH === 0 || gridW === 0) continue; // zero-size roi: no samples, output 0
+    const inv = 1 / (gridH * gridW);
+    axis(y1, binH, gridH, outH, H, wyAll, yRange);
+    axis(x1, binW, gridW, outW, W, wxAll, xRange);
     const base = b * H * W;
     for (let ph = 0; ph < outH; ph++) {
+      const y0 = yRange[2 * ph];
+      const yEnd = yRange[2 * ph + 1];
+      if (yEnd < y0) continue;
       for (let pw = 0; pw < outW; pw++) {
-        acc.clear();
-        for (let iy = 0; iy < gridH; iy++) {
-          const y = f32(f32(y1 + f32(ph * binH)) + f32(f32((iy + 0.5) * binH) / gridH));
-          for (let ix = 0; ix < gridW; ix++) {
-            const x = f32(f32(x1 + f32(pw * binW)) + f32(f32((ix + 0.5) * binW) / gridW));
-            if (y < -1 || y > H || x < -1 || x > W) continue;
-            const [yLo, yHi, ly] = neighbours(y, H);
-            const [xLo, xHi, lx] = neighbours(x, W);
-            const hy = 1 - ly;
-            const hx = 1 - lx;
-            add(base + yLo * W + xLo, hy * hx * inv);
-            add(base + yLo * W + xHi, hy * lx * inv);
-            add(base + yHi * W + xLo, ly * hx * inv);
-            add(base + yHi * W + xHi, ly * lx * inv);
-          }
-        }
+        const x0 = xRange[2 * pw];
+        const xEnd = xRange[2 * pw + 1];
+        if (xEnd < x0) continue;
+        grow((yEnd - y0 + 1) * (xEnd - x0 + 1));
         const s = (r * outH + ph) * outW + pw;
-        for (const [pix, w] of acc) {
-          if (w === 0) continue;
-          index.push(pix);
-          seg.push(s);
-          weight.push(w);
+        for (let py = y0; py <= yEnd; py++) {
+          const wy = wyAll[ph * H + py];
+          if (wy === 0) continue;
+          for (let px = x0; px <= xEnd; px++) {
+            const wx = wxAll[pw * W + px];
+            if (wx === 0) continue;
+            index[n] = base + py * W + px;
+            seg[n] = s;
+            weight[n] = wy * wx * inv;
+            n++;
+          }
         }
       }
     }
   }
   // Keep the output connected to the features even when every roi is empty, so gradients are zeros, not an error.
-  if (index.length === 0) {
-    index.push(0);
-    seg.push(0);
-    weight.push(0);
-  }
-  return { index: Int32Array.from(index), seg: Int32Array.from(seg), weight: Float32Array.from(weight) };
+  if (n === 0) return { index: new Int32Array(1), seg: new Int32Array(1), weight: new Float32Array(1) };
+  return { index: index.slice(0, n), seg: seg.slice(0, n), weight: weight.slice(0, n) };
 }
 
 /** Lower/upper neighbour and the fractional part along one axis, clamped as mmcv's bilinear_interpolate does. */
