@@ -48,23 +48,104 @@ export function roiAlign(features: tf.Tensor4D, rois: tf.Tensor2D | Float32Array
   const R = roiData.length / 5;
   if (R === 0) return tf.zeros([0, outH, outW, C]);
   const table = buildSampleTable(roiData, B, H, W, outH, outW, f32(opts.spatialScale), samplingRatio, opts.aligned ?? true);
-  const S = R * outH * outW;
+  return applySampleTable(features, table, R, outH, outW);
+}
+
+/**
+ * RoIAlign of each roi on its own pyramid level (mmdet SingleRoIExtractor): `levels[r]` picks `features[l]`,
+ * sampled at `spatialScales[l]`. All levels go through one gather and one scatter over the concatenated,
+ * flattened feature maps, and rows come out in roi order, so no per-level gather/re-order (whose tfjs gradient
+ * would loop per roi) is needed. Returns [R, outH, outW, C]; differentiable w.r.t. every level.
+ */
+export function multiLevelRoiAlign(
+  features: readonly tf.Tensor4D[], rois: Float32Array, levels: Int32Array, spatialScales: readonly number[],
+  opts: Omit<RoiAlignOptions, 'spatialScale'>,
+): tf.Tensor4D {
+  if (features.length === 0 || features.length !== spatialScales.length) throw new Error(`multiLevelRoiAlign: ${features.length} feature maps for ${spatialScales.length} scales`);
+  const [outH, outW] = typeof opts.outputSize === 'number' ? [opts.outputSize, opts.outputSize] : opts.outputSize;
+  const B = features[0].shape[0];
+  const C = features[0].shape[3];
+  for (const f of features) if (f.rank !== 4 || f.shape[0] !== B || f.shape[3] !== C) throw new Error(`multiLevelRoiAlign: every level must be [${B}, H, W, ${C}], got [${f.shape}]`);
+  const R = rois.length / 5;
+  if (levels.length !== R) throw new Error(`multiLevelRoiAlign: ${levels.length} levels for ${R} rois`);
+  const bins = outH * outW;
+  const parts: SampleTable[] = [];
+  let pixOffset = 0;
+  for (let l = 0; l < features.length; l++) {
+    const [, H, W] = features[l].shape;
+    const members: number[] = [];
+    levels.forEach((v, r) => { if (v === l) members.push(r); });
+    if (members.length > 0) {
+      const sub = new Float32Array(members.length * 5);
+      members.forEach((r, i) => sub.set(rois.subarray(r * 5, r * 5 + 5), i * 5));
+      const t = buildSampleTable(sub, B, H, W, outH, outW, f32(spatialScales[l]), opts.samplingRatio ?? 0, opts.aligned ?? true);
+      for (let k = 0; k < t.index.length; k++) {
+        t.index[k] += pixOffset;
+        const local = Math.floor(t.seg[k] / bins);
+        t.seg[k] = members[local] * bins + (t.seg[k] - local * bins);
+      }
+      parts.push(t);
+    }
+    pixOffset += B * H * W;
+  }
+  for (const [i, v] of levels.entries()) if (!(v >= 0 && v < features.length)) throw new Error(`multiLevelRoiAlign: roi ${i} has level ${v}, not in [0, ${features.length})`);
+  const total = parts.reduce((a, t) => a + t.index.length, 0);
+  const table: SampleTable = { index: new Int32Array(Math.max(total, 1)), seg: new Int32Array(Math.max(total, 1)), weight: new Float32Array(Math.max(total, 1)) };
+  let o = 0;
+  for (const t of parts) {
+    table.index.set(t.index, o);
+    table.seg.set(t.seg, o);
+    table.weight.set(t.weight, o);
+    o += t.index.length;
+  }
+  if (R === 0) return tf.zeros([0, outH, outW, C]);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args.slice(0, features.length) as tf.Tensor4D[];
+    const flat = tf.tidy(() => tf.concat(xs.map((x) => tf.reshape(x, [-1, C])), 0));
+    const value = applyFlat(flat, table, R, outH, outW, C);
+    flat.dispose();
+    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
+      const g = scatterBack(dy, table, pixOffset, R * bins, C);
+      return tf.tidy(() => {
+        const sizes = xs.map((x) => x.shape[0] * x.shape[1] * x.shape[2]);
+        return tf.split(g, sizes, 0).map((p, i) => tf.reshape(p, xs[i].shape));
+      });
+    };
+    return { value, gradFunc };
+  });
+  return op(...features) as tf.Tensor4D;
+}
+
+function applyFlat(flat: tf.Tensor, table: SampleTable, R: number, outH: number, outW: number, C: number): tf.Tensor4D {
   const N = table.weight.length;
+  const S = R * outH * outW;
+  return tf.tidy(() => {
+    const picked = tf.gather(flat, tf.tensor1d(table.index, 'int32'));
+    const weighted = tf.mul(picked, tf.tensor2d(table.weight, [N, 1]));
+    return tf.reshape(tf.scatterND(tf.tensor2d(table.seg, [N, 1], 'int32'), weighted, [S, C]), [R, outH, outW, C]);
+  });
+}
+
+function scatterBack(dy: tf.Tensor, table: SampleTable, numPix: number, S: number, C: number): tf.Tensor2D {
+  const N = table.weight.length;
+  return tf.tidy(() => {
+    const rows = tf.gather(tf.reshape(dy, [S, C]), tf.tensor1d(table.seg, 'int32'));
+    const weighted = tf.mul(rows, tf.tensor2d(table.weight, [N, 1]));
+    return tf.scatterND(tf.tensor2d(table.index, [N, 1], 'int32'), weighted, [numPix, C]) as tf.Tensor2D;
+  });
+}
+
+function applySampleTable(features: tf.Tensor4D, table: SampleTable, R: number, outH: number, outW: number): tf.Tensor4D {
+  const [B, H, W, C] = features.shape;
   // tfjs's UnsortedSegmentSum (and so the stock gradient of gather) loops once per segment on the CPU backend,
   // which is far too slow for B·H·W segments; ScatterNd sums duplicate indices in one pass. It has no registered
   // gradient, so the backward pass (the transpose of the same sparse map) is given here.
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
-    const value = tf.tidy(() => {
-      const picked = tf.gather(tf.reshape(x, [B * H * W, C]), tf.tensor1d(table.index, 'int32'));
-      const weighted = tf.mul(picked, tf.tensor2d(table.weight, [N, 1]));
-      return tf.reshape(tf.scatterND(tf.tensor2d(table.seg, [N, 1], 'int32'), weighted, [S, C]), [R, outH, outW, C]);
-    });
-    const gradFunc = (dy: tf.Tensor): tf.Tensor => {
-      const rows = tf.gather(tf.reshape(dy, [S, C]), tf.tensor1d(table.seg, 'int32'));
-      const weighted = tf.mul(rows, tf.tensor2d(table.weight, [N, 1]));
-      return tf.reshape(tf.scatterND(tf.tensor2d(table.index, [N, 1], 'int32'), weighted, [B * H * W, C]), [B, H, W, C]);
-    };
+    const flat = tf.reshape(x, [B * H * W, C]);
+    const value = applyFlat(flat, table, R, outH, outW, C);
+    flat.dispose();
+    const gradFunc = (dy: tf.Tensor): tf.Tensor => tf.tidy(() => tf.reshape(scatterBack(dy, table, B * H * W, R * outH * outW, C), [B, H, W, C]));
     return { value, gradFunc };
   });
   return op(features) as tf.Tensor4D;
