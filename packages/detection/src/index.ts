@@ -13,6 +13,7 @@ export * from './task_modules/samplers/random_sampler';
 export * from './roi_heads/roi_extractors/single_roi_extractor';
 export * from './roi_heads/bbox_heads/shared2fc_bbox_head';
 export * from './roi_heads/mask_heads/fcn_mask_head';
+export * from './roi_heads/standard_roi_head';
 export * from './detectors/retinanet';
 export * from './registries';
 export * from './builders';
