@@ -9,6 +9,7 @@ export * from './losses/regression_losses';
 export * from './losses/cross_entropy_loss';
 export * from './post_processing/multiclass_nms';
 export * from './heads/retina_head';
+export * from './heads/rpn_head';
 export * from './task_modules/samplers/random_sampler';
 export * from './roi_heads/roi_extractors/single_roi_extractor';
 export * from './roi_heads/bbox_heads/shared2fc_bbox_head';

@@ -47,6 +47,14 @@ export interface RoIHeadLosses {
 export interface RoIHeadTrainRecord {
   samplings: SamplingResult[];
   targets: BBoxTargets;
+  rois: Float32Array;
+  clsScore: Float32Array;
+  bboxPred: Float32Array;
+  /** Mask branch (absent without one): positive rois, their labels, 0/1 targets (P·s·s), logits NCHW (P·C·s·s). */
+  maskPosRois?: Float32Array;
+  maskLabels?: Int32Array;
+  maskTargets?: Float32Array;
+  maskPred?: Float32Array;
 }
 
 /** Test result of one image: detections (x1,y1,x2,y2,score; rescaled when asked) and one mask per detection. */
@@ -170,10 +178,12 @@ export class StandardRoIHead extends Module {
       targetsPer.push(this.bboxHead.getTargets(sampling, cand, gt.bboxes, gt.labels));
     });
     const targets = concatTargets(targetsPer);
-    opts.record?.({ samplings, targets });
     const rois = bbox2roi(sampledBoxes);
     const feats4 = feats.slice(0, this.bboxRoiExtractor.numInputs);
     const { clsScore, bboxPred } = tf.tidy(() => this.bboxHead.forward(this.bboxRoiExtractor.forward(feats4, rois)));
+    const record: RoIHeadTrainRecord | null = opts.record
+      ? { samplings, targets, rois, clsScore: clsScore.dataSync().slice() as Float32Array, bboxPred: bboxPred.dataSync().slice() as Float32Array }
+      : null;
     const bl = this.bboxHead.loss(clsScore, bboxPred, targets);
     tf.dispose([clsScore, bboxPred]);
     const losses: RoIHeadLosses = { loss_cls: bl.lossCls, loss_bbox: bl.lossBbox, acc: bl.acc };
@@ -188,9 +198,17 @@ export class StandardRoIHead extends Module {
         });
         const tgt = per.length === 1 ? per[0] : (tf.concat(per, 0) as tf.Tensor3D);
         const maskFeats = this.maskRoiExtractor!.forward(feats.slice(0, this.maskRoiExtractor!.numInputs), posRois);
-        return this.maskHead!.loss(this.maskHead!.forward(maskFeats), tgt, labels);
+        const pred = this.maskHead!.forward(maskFeats);
+        if (record) {
+          Object.assign(record, {
+            maskPosRois: posRois, maskLabels: labels, maskTargets: tgt.dataSync().slice() as Float32Array,
+            maskPred: tf.transpose(pred, [0, 3, 1, 2]).dataSync().slice() as Float32Array,
+          });
+        }
+        return this.maskHead!.loss(pred, tgt, labels);
       });
     }
+    if (record) opts.record!(record);
     return losses;
   }
 
