@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dumpConfig } from '../config/dump_file';
+import { validateRunConfig } from '../config/run_schema';
 import { seedEverything } from '../nn/random';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
@@ -31,6 +32,8 @@ export interface TrainJob {
   configFile: string;
   /** Config name (work dir default `work_dirs/<name>`). */
   configName: string;
+  /** The file (or `--cfg-options`) that set a dotted key, for error messages. */
+  originOf?: (dottedKey: string) => string;
   repoRoot: string;
   workDir?: string;
   /** Continue from the work dir's latest checkpoint (if any). */
@@ -90,6 +93,8 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   const log = job.log ?? ((l: string) => console.log(l));
   const { cfg, task } = job;
   const file = job.configFile;
+  // Every section the engine reads is checked before anything else happens (model and datasets: at build).
+  validateRunConfig(cfg, { file, originOf: job.originOf });
   const workDir = resolveWorkDir(job);
   // Nothing is written (work dir, merged config, data) until the config has been read in full, every part of
   // the run has been built and the work dir is known not to hold another run's checkpoints.
