@@ -13,7 +13,7 @@ import { validateKeys, type KeySchema, type ValidateOrigin } from './validate';
 const GRAD_CLIP: KeySchema = { max_norm: 'positive', norm_type: 'positive' };
 
 /** Optimizer keys by type (mmcv names); `lr` must be > 0 and decays >= 0. */
-const OPTIMIZERS: Record<string, KeySchema> = {
+export const OPTIMIZER_SCHEMAS: Record<string, KeySchema> = {
   AdamW: { type: 'string', lr: 'positive', betas: 'number[]', eps: 'positive', weight_decay: 'nonneg', amsgrad: 'boolean', paramwise_cfg: 'mapping' },
   SGD: { type: 'string', lr: 'positive', momentum: 'nonneg', dampening: 'nonneg', weight_decay: 'nonneg', nesterov: 'boolean', paramwise_cfg: 'mapping' },
 };
@@ -117,7 +117,7 @@ function validateOptimizer(v: unknown, origin: Omit<ValidateOrigin, 'path'>): vo
   const where = (key: string) => ({ file: origin.originOf ? origin.originOf(key) : origin.file, path: key });
   if (!isMapping(v)) throw new ConfigError(`expected a mapping, got ${JSON.stringify(v)}`, where('optimizer'));
   const type = (v as ConfigNode).type;
-  const schema = typeof type === 'string' ? OPTIMIZERS[type] : undefined;
-  if (!schema) throw new ConfigError(`unknown optimizer type '${String(type)}'${didYouMean(String(type), Object.keys(OPTIMIZERS))}; known: ${Object.keys(OPTIMIZERS).join(', ')}`, where('optimizer.type'));
+  const schema = typeof type === 'string' ? OPTIMIZER_SCHEMAS[type] : undefined;
+  if (!schema) throw new ConfigError(`unknown optimizer type '${String(type)}'${didYouMean(String(type), Object.keys(OPTIMIZER_SCHEMAS))}; known: ${Object.keys(OPTIMIZER_SCHEMAS).join(', ')}`, where('optimizer.type'));
   validateKeys(v, schema, { ...origin, path: 'optimizer' });
 }
