@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-import { ConfigError, DataLoader, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskDefinition } from '@litv2/core';
+import { ConfigError, DATASETS, DataLoader, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskDefinition } from '@litv2/core';
 import type { CocoResult, ImageId } from '@litv2/cocoapi';
 import { buildDetector, type Detector } from './detectors/detector';
 import { collateDetection, disposeDetBatch, type DetBatch } from './structures/det_batch';
-import { buildCocoDataset, CocoDetDataset, type CocoDatasetConfig } from './datasets/coco_dataset';
+import { CocoDetDataset } from './datasets/coco_dataset';
 import { detectionsToCoco, evaluateCocoBbox } from './evaluation/coco_bbox_eval';
 
 export const detectionTask: TaskDefinition<Detector, DetBatch> = {
@@ -21,8 +21,9 @@ export const detectionTask: TaskDefinition<Detector, DetBatch> = {
     const node = data?.[split];
     if (!node) throw new ConfigError(`missing 'data.${split}' section`, { file: ctx.configFile, path: `data.${split}` });
     const origin = { file: ctx.configFile, path: `data.${split}` };
-    if (node.type !== 'CocoDataset') throw new ConfigError(`dataset type '${String(node.type)}' is not supported (CocoDataset)`, { ...origin, path: `${origin.path}.type` });
-    return buildCocoDataset(node as unknown as CocoDatasetConfig, { repoRoot: ctx.repoRoot, origin, skipBadSamples: ctx.skipBadSamples, log: ctx.log, train: split === 'train' });
+    const ds = DATASETS.build(node, { repoRoot: ctx.repoRoot, skipBadSamples: ctx.skipBadSamples, log: ctx.log, train: split === 'train' }, origin);
+    if (!(ds instanceof CocoDetDataset)) throw new ConfigError(`${String(node.type)} is not a detection dataset`, { ...origin, path: `${origin.path}.type` });
+    return ds;
   },
 
   collate: collateDetection,

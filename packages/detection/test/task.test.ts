@@ -154,7 +154,7 @@ test('config errors: missing COCO says where to put it, missing pretrained says 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'det-cfg-'));
   const coco = { data: { train: { type: 'CocoDataset', ann_file: 'data/coco/annotations/instances_train2017.json', img_prefix: 'data/coco/train2017/', pipeline: [] } } };
   await expect(async () => detectionTask.buildDataset(coco, 'train', ctx(root))).rejects.toThrow(/test\.yaml: data\.train\.ann_file: .*not found\. COCO 2017 is expected .* under data\/coco\//);
-  await expect(async () => detectionTask.buildDataset({ data: { train: { type: 'VOCDataset' } } }, 'train', ctx(root))).rejects.toThrow(/data\.train\.type: dataset type 'VOCDataset' is not supported/);
+  await expect(async () => detectionTask.buildDataset({ data: { train: { type: 'VOCDataset' } } }, 'train', ctx(root))).rejects.toThrow(/data\.train\.type: unknown dataset type 'VOCDataset'/);
   // The S config as shipped: building works without the ImageNet file; starting a fresh run names it.
   const loaded = loadConfig('retinanet_litv2_s_ws2', { configsDir: path.join(repoRoot, 'configs') });
   const det = buildDetector(loaded.cfg.model as ConfigNode, loaded.file);

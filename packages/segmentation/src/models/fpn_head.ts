@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildChild, ConfigError, Conv2d, CrossEntropyLoss, LOSSES, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
+import { buildChild, ConfigError, HEADS, Conv2d, CrossEntropyLoss, LOSSES, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { resizeBilinear, upsampleBy } from '../ops/resize';
-import { DECODE_HEADS, type DecodeHead, type SegLosses } from './decode_head';
+import type { DecodeHead, SegLosses } from './decode_head';
 import { Dropout2d } from './dropout2d';
 import { segAccuracy } from './losses';
 
@@ -191,7 +191,7 @@ function buildFPNHead(cfg: ConfigNode, origin: ConfigOrigin, inChannels: number[
   });
 }
 
-DECODE_HEADS.register('FPNHead', {
+HEADS.register('FPNHead', {
   defaults: {
     in_channels: undefined as unknown,
     in_index: -1 as unknown,
