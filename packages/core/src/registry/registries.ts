@@ -63,6 +63,12 @@ export const HEADS = new Registry<Module>('head');
 export const DETECTORS = new Registry<Module>('detector');
 export const SEGMENTORS = new Registry<Module>('segmentor');
 export const CLASSIFIERS = new Registry<Module>('classifier');
+/**
+ * Architectures of whole-image classifiers by `type` (the official classification constructor arguments,
+ * validated): what `ImageClassifier` instantiates. Separate from BACKBONES, whose 'LITv2' is the dense
+ * (detection / segmentation) backbone with other keys.
+ */
+export const CLS_BACKBONES = new Registry<ConfigNode>('classification backbone');
 export const LOSSES = new Registry<object>('loss');
 export const BBOX_ASSIGNERS = new Registry<object>('bbox assigner');
 export const BBOX_SAMPLERS = new Registry<object>('bbox sampler');
