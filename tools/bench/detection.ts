@@ -7,7 +7,7 @@
  */
 import { type ConfigNode } from '@litv2/core';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
-import { benchmarkDetector, benchmarkTrainStep, buildDetector, type RetinaNet } from '@litv2/detection';
+import { benchmarkDetector, benchmarkTrainStep, buildDetector, type Detector } from '@litv2/detection';
 import { toolDeps } from '../task_table';
 
 const USAGE = '[--config NAME] [--size 1333x800] [--iters 3] [--train-batch N] [--cfg-options k=v ...]';
@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   const loaded = toolDeps().loadConfig(name, { cfgOptions: f.cfgOptions });
   const modelCfg = { ...(loaded.cfg.model as ConfigNode) };
   modelCfg.backbone = { ...(modelCfg.backbone as ConfigNode), init_cfg: null };
-  const model = buildDetector(modelCfg, loaded.file) as RetinaNet;
+  const model = buildDetector(modelCfg, loaded.file) as Detector;
   console.log(`${name} on ${info.description}: ${w}x${h} input`);
   const r = await benchmarkDetector(model, modelCfg as never, { h, w, iters, log: console.log });
   console.log(`params: ${(r.params / 1e6).toFixed(2)} M (${r.params})`);

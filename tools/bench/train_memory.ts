@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildOptimizer, variableGradsLean, type ConfigNode } from '@litv2/core';
 import { initBackend, nativePoolStats } from '@litv2/core/node';
-import { buildDetector, type RetinaNet } from '@litv2/detection';
+import { buildDetector, type DetBatch, type SingleStageDetector } from '@litv2/detection';
 import { toolDeps } from '../task_table';
 
 const argv = process.argv.slice(2);
@@ -27,7 +27,7 @@ const name = get('--config', 'retinanet_litv2_s_ws4');
 const loaded = toolDeps().loadConfig(name, {});
 const modelCfg = { ...(loaded.cfg.model as ConfigNode) };
 modelCfg.backbone = { ...(modelCfg.backbone as ConfigNode), init_cfg: null };
-const model = buildDetector(modelCfg, loaded.file) as RetinaNet;
+const model = buildDetector(modelCfg, loaded.file) as unknown as SingleStageDetector;
 const opt = buildOptimizer(model, loaded.cfg.optimizer as ConfigNode, loaded.file);
 const [w, h] = get('--size', '1333x800').split('x').map(Number);
 const bs = Number(get('--batch', '2'));
@@ -40,7 +40,7 @@ const meta = { ori_shape: [h, w, 3], img_shape: [h, w, 3], pad_shape: [ph, pw, 3
 const imgs = tf.tidy(() => tf.pad(tf.randomNormal([bs, h, w, 3], 0, 1, 'float32', 2), [[0, 0], [0, ph - h], [0, pw - w], [0, 0]])) as tf.Tensor4D;
 const gtBoxes = Array.from({ length: bs }, () => tf.tensor2d([[0.1 * w, 0.1 * h, 0.4 * w, 0.5 * h], [0.5 * w, 0.2 * h, 0.9 * w, 0.6 * h], [0.3 * w, 0.6 * h, 0.5 * w, 0.9 * h]]));
 const gtLabels = Array.from({ length: bs }, () => tf.tensor1d([0, 1, 2], 'int32'));
-const batch = { imgs, metas: Array(bs).fill(meta), gt_bboxes: gtBoxes, gt_labels: gtLabels };
+const batch = { imgs, metas: Array(bs).fill(meta), gt_bboxes: gtBoxes, gt_labels: gtLabels, gt_bboxes_ignore: [], samples: [] } as unknown as DetBatch;
 /** Bytes the gradient tape keeps alive, by the kernel that saved them (each buffer counted once). */
 function tapeReport(): void {
   const tape = (tf.engine() as unknown as { state: { activeTape: { kernelName: string; saved?: tf.Tensor[]; inputs: Record<string, tf.Tensor>; outputs: tf.Tensor[] }[] } }).state.activeTape;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ConfigNode } from '@litv2/core';
 import { initBackend, parseArgs, toolFlags } from '@litv2/core/node';
-import { detectionTask, drawDetections, inferenceDetector, type RetinaNet } from '@litv2/detection';
+import { detectionTask, drawDetections, inferenceDetector, type Detector } from '@litv2/detection';
 import { toolDeps, repoRoot } from '../task_table';
 
 const USAGE = '--config NAME --checkpoint FILE --image IMG --out OUT.png [--score-thr 0.3] [--cfg-options k=v ...]';
@@ -30,14 +30,14 @@ export async function main(argv: string[]): Promise<number> {
   const cfg = loaded.cfg;
   // Trained weights replace everything; the ImageNet init is not needed.
   ((cfg.model as ConfigNode).backbone as ConfigNode).init_cfg = null;
-  const net = (await detectionTask.buildModel(cfg, { configFile: loaded.file, repoRoot, skipBadSamples: false, log: console.log })) as RetinaNet;
+  const net = (await detectionTask.buildModel(cfg, { configFile: loaded.file, repoRoot, skipBadSamples: false, log: console.log })) as Detector;
   const sd = await deps.loadWeights(ckpt);
   net.loadStateDict(sd, { strict: true });
   const t0 = performance.now();
   const dets = await inferenceDetector(net, cfg, image);
   const secs = (performance.now() - t0) / 1000;
   const data = cfg.data as Record<string, ConfigNode>;
-  const classes = ((data.test?.classes ?? cfg.classes) as string[] | undefined) ?? Array.from({ length: net.bboxHead.numClasses }, (_, i) => `class${i}`);
+  const classes = ((data.test?.classes ?? cfg.classes) as string[] | undefined) ?? Array.from({ length: net.numClasses }, (_, i) => `class${i}`);
   const n = await drawDetections(image, dets, classes, out, thr);
   for (let i = 0; i < dets.labels.length; i++) {
     const [x1, y1, x2, y2, s] = dets.bboxes.subarray(i * 5, i * 5 + 5);

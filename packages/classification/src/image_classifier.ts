@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LITv2, LITV2_CLS_DEFAULTS, type LITv2ClsConfig, type LITv2BuildOptions } from '@litv2/core';
+import { CLASSIFIERS, CLS_BACKBONES, ConfigError, LITv2, LITV2_CLS_DEFAULTS, type ConfigNode, type ConfigOrigin, type LITv2ClsConfig, type LITv2BuildOptions } from '@litv2/core';
 
 export interface TopK {
   index: number;
@@ -37,3 +37,25 @@ export class ImageClassifier extends LITv2 {
     return { logits: l, topk };
   }
 }
+
+export interface ImageClassifierConfig {
+  backbone: ConfigNode;
+  /** `{type: Pretrained, checkpoint: path}` loads weights after building (see `buildClassifier`). */
+  init_cfg: ConfigNode | null;
+}
+
+/** Builds an ImageClassifier from a `model` node; the architecture comes from CLS_BACKBONES. */
+export function imageClassifierFromConfig(cfg: ConfigNode, origin: ConfigOrigin): ImageClassifier {
+  const arch = CLS_BACKBONES.build(cfg.backbone as ConfigNode, undefined, { ...origin, path: `${origin.path}.backbone` }) as Partial<LITv2ClsConfig>;
+  try {
+    // Skip the random init when weights are loaded right after.
+    return new ImageClassifier(arch, { init: !cfg.init_cfg });
+  } catch (e) {
+    throw new ConfigError((e as Error).message, { ...origin, path: `${origin.path}.backbone` });
+  }
+}
+
+CLASSIFIERS.register('ImageClassifier', {
+  defaults: { backbone: { type: 'LITv2' }, init_cfg: null } as unknown as ConfigNode,
+  build: (cfg, _ctx, origin) => imageClassifierFromConfig(cfg, origin),
+});

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
-import { ConfigError, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
+import { CLASSIFIERS, ConfigError, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
 import { initBackend, loadConfig } from '@litv2/core/node';
-import { CLASSIFIERS } from './registry';
-import type { ImageClassifier, TopK } from './image_classifier';
+import { ImageClassifier, type TopK } from './image_classifier';
 import { IMAGENET_EVAL, loadEvalImage, loadTensorFile, type EvalTransform } from './transforms';
 
 export interface BuiltClassifier {
@@ -22,6 +21,7 @@ export async function buildClassifier(cfg: ConfigNode, opts: { checkpoint?: stri
   const ckpt = opts.checkpoint ?? (initCfg?.type === 'Pretrained' ? initCfg.checkpoint : undefined);
   // Built without the random init when weights follow.
   const model = CLASSIFIERS.build({ ...modelCfg, init_cfg: ckpt ? { type: 'Pretrained', checkpoint: ckpt } : null }, undefined, { file: opts.file, path: 'model' });
+  if (!(model instanceof ImageClassifier)) throw new ConfigError(`${String(modelCfg.type)} is not an image classifier`, { file: opts.file, path: 'model.type' });
   model.eval();
   if (!ckpt) return { model };
   if (!fs.existsSync(ckpt)) throw new Error(`checkpoint not found: ${ckpt}`);

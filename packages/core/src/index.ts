@@ -16,6 +16,7 @@ export * from './backbones';
 export * from './engine';
 export * from './data';
 export * from './necks';
+export * from './losses';
 export * from './ops/nms';
 export * from './checkpoint';
 export * from './config';

@@ -1,32 +1,12 @@
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { collate, ConfigError, DataLoader, type Batch, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Sample, type Split, type TaskDefinition } from '@litv2/core';
+import { ConfigError, DATASETS, DataLoader, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskDefinition } from '@litv2/core';
 import type { CocoResult, ImageId } from '@litv2/cocoapi';
-import { buildDetector } from './builders';
-import type { RetinaNet } from './detectors/retinanet';
-import { buildCocoDataset, CocoDetDataset, type CocoDatasetConfig } from './datasets/coco_dataset';
+import { buildDetector, type Detector } from './detectors/detector';
+import { collateDetection, disposeDetBatch, type DetBatch } from './structures/det_batch';
+import { CocoDetDataset } from './datasets/coco_dataset';
 import { detectionsToCoco, evaluateCocoBbox } from './evaluation/coco_bbox_eval';
 
-/** The engine's batch plus per-image box/label tensors (img_shape coordinates after the pipeline). */
-export interface DetBatch extends Batch {
-  gt_bboxes: tf.Tensor2D[];
-  gt_labels: tf.Tensor1D[];
-  gt_bboxes_ignore: tf.Tensor2D[];
-}
-
-/** Default collate + one (n, 4) box and (n,) label tensor per image. */
-export function collateDetection(samples: Sample[]): DetBatch {
-  const base = collate(samples);
-  const boxes = (b: Float32Array | undefined) => tf.tensor2d(b ?? new Float32Array(0), [(b?.length ?? 0) / 4, 4]);
-  return {
-    ...base,
-    gt_bboxes: samples.map((s) => boxes(s.gt_bboxes)),
-    gt_labels: samples.map((s) => tf.tensor1d(s.gt_labels ?? new Int32Array(0), 'int32')),
-    gt_bboxes_ignore: samples.map((s) => boxes(s.gt_bboxes_ignore)),
-  };
-}
-
-export const detectionTask: TaskDefinition<RetinaNet, DetBatch> = {
+export const detectionTask: TaskDefinition<Detector, DetBatch> = {
   name: 'detection',
 
   async buildModel(cfg, ctx) {
@@ -41,8 +21,9 @@ export const detectionTask: TaskDefinition<RetinaNet, DetBatch> = {
     const node = data?.[split];
     if (!node) throw new ConfigError(`missing 'data.${split}' section`, { file: ctx.configFile, path: `data.${split}` });
     const origin = { file: ctx.configFile, path: `data.${split}` };
-    if (node.type !== 'CocoDataset') throw new ConfigError(`dataset type '${String(node.type)}' is not supported (CocoDataset)`, { ...origin, path: `${origin.path}.type` });
-    return buildCocoDataset(node as unknown as CocoDatasetConfig, { repoRoot: ctx.repoRoot, origin, skipBadSamples: ctx.skipBadSamples, log: ctx.log, train: split === 'train' });
+    const ds = DATASETS.build(node, { repoRoot: ctx.repoRoot, skipBadSamples: ctx.skipBadSamples, log: ctx.log, train: split === 'train' }, origin);
+    if (!(ds instanceof CocoDetDataset)) throw new ConfigError(`${String(node.type)} is not a detection dataset`, { ...origin, path: `${origin.path}.type` });
+    return ds;
   },
 
   collate: collateDetection,
@@ -58,7 +39,7 @@ export const detectionTask: TaskDefinition<RetinaNet, DetBatch> = {
 };
 
 /** Runs the model over a dataset (test pipeline), returning COCO-format detections in original-image coordinates. */
-export async function runInference(model: RetinaNet, dataset: CocoDetDataset, opts: Pick<EvalOptions, 'batchSize' | 'skipBadSamples' | 'log'>): Promise<CocoResult[]> {
+export async function runInference(model: Detector, dataset: CocoDetDataset, opts: Pick<EvalOptions, 'batchSize' | 'skipBadSamples' | 'log'>): Promise<CocoResult[]> {
   const loader = new DataLoader<DetBatch>(dataset, { batchSize: opts.batchSize ?? 1, shuffle: false, seed: 0, prefetch: 2, collate: collateDetection, skipBadSamples: opts.skipBadSamples, log: opts.log });
   const results: CocoResult[] = [];
   model.eval();
@@ -77,7 +58,7 @@ export async function runInference(model: RetinaNet, dataset: CocoDetDataset, op
       done += dets.length;
       if (Math.floor(done / 50) > Math.floor(before / 50) || done === n) opts.log(`[eval] ${done}/${n} images, ${((Date.now() - t0) / done).toFixed(0)} ms/img`);
     } finally {
-      tf.dispose([batch.imgs, ...batch.gt_bboxes, ...batch.gt_labels, ...batch.gt_bboxes_ignore]);
+      disposeDetBatch(batch);
     }
   }
   return results;

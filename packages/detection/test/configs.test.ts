@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LITv2Backbone, type ConfigNode } from '@litv2/core';
 import { initBackend, loadConfig } from '@litv2/core/node';
-import { buildDetector, detectionTask, retinanetFlops, type RetinaNetFlopsConfig } from '@litv2/detection';
+import { buildDetector, detectionTask, denseDetectorFlops, type DenseDetectorFlopsConfig } from '@litv2/detection';
 import { repoRoot } from './helpers';
 
 beforeAll(async () => {
@@ -61,7 +61,7 @@ test.each(SIZES.flatMap((s) => [2, 4].map((ws) => [s, ws] as const)).filter(([s,
     const det = buildDetector({ ...m, backbone: { ...m.backbone, init_cfg: null } });
     expect(det.numParameters()).toBe(PARAMS[size]);
     expect(det.neck.numParameters()).toBe(size === 'b' ? 5_179_392 : 4_474_880);
-    expect(det.bboxHead.numParameters()).toBe(6_463_220);
+    expect(det.heads().bbox_head.numParameters()).toBe(6_463_220);
     expect(Object.keys(det.stateDictSpec())).toEqual(expect.arrayContaining(['backbone.norm3.weight', 'neck.fpn_convs.4.conv.weight', 'bbox_head.retina_cls.bias']));
     det.dispose();
   },
@@ -75,7 +75,7 @@ test('analytic FLOPs at 1280x800 are within 2% of the paper (242/348/481 G for s
       const m = model(load(`retinanet_litv2_${s}_ws${ws}`));
       // FLOPs need the architecture only: skip the (slow) random init of the weights.
       const backbone = new LITv2Backbone({ ...(m.backbone as object), init_cfg: null }, { init: false });
-      const f = retinanetFlops({ ...(m as never as RetinaNetFlopsConfig), backbone }, 800, 1280);
+      const f = denseDetectorFlops({ ...(m as never as DenseDetectorFlopsConfig), backbone }, 800, 1280);
       backbone.dispose();
       expect(Math.abs(f.total / 1e9 / paper[`${s}${ws}`] - 1)).toBeLessThan(0.02);
       // The counts before the backbone reported its own FLOPs (config-read formula): unchanged to the op.
@@ -89,7 +89,7 @@ test('the synthetic config builds from scratch (no pretrained file)', async () =
   expect(model(cfg).backbone.init_cfg).toBeNull();
   const ctx = { configFile: 'retinanet_litv2_s_ws4.yaml', repoRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'det-pre-')), skipBadSamples: false, log: () => {} };
   const m = await detectionTask.buildModel(cfg, { ...ctx, configFile: 'retinanet_litv2_tiny_synthetic.yaml' });
-  expect(m.bboxHead.numClasses).toBe(4);
+  expect(m.numClasses).toBe(4);
   m.dispose();
 });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@litv2/core/node';
-import { CrossEntropyLoss, FocalLoss, L1Loss, SmoothL1Loss, type Reduction } from '@litv2/detection';
+import { CrossEntropyLoss, type Reduction } from '@litv2/core';
+import { FocalLoss, L1Loss, SmoothL1Loss } from '@litv2/detection';
 import { readJsonFixture } from '@litv2/detection/testing/fixture';
 import { detRef, expectClose, flat } from './helpers';
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { seedEverything } from '@litv2/core';
 import { Fixture, initBackend, loadCheckpoint, loadStateDictFile, saveCheckpoint } from '@litv2/core/node';
 import { buildSemFpnFromFixture, semFpnModelConfig } from '../src/analysis';
-import { SEGMENTORS } from '../src/models';
+import { segmentorFromConfig } from '../src/models';
 import { detectionFixtures, litv2Fixtures } from './helpers/paths';
 
 describe('Semantic FPN checkpoints by mmseg names', () => {
@@ -29,7 +29,7 @@ describe('Semantic FPN checkpoints by mmseg names', () => {
     expect(keys).toContain('decode_head.scale_heads.3.4.bn.num_batches_tracked');
     // B: a fresh, differently initialised model of the same config takes the checkpoint strictly.
     seedEverything(99);
-    const b = SEGMENTORS.build(semFpnModelConfig(fx), undefined).eval();
+    const b = segmentorFromConfig(semFpnModelConfig(fx)).eval();
     b.loadStateDict(loaded, { strict: true });
     tf.dispose(Object.values(loaded));
     const x = tf.tidy(() => fx.tensor('in100x132.input').transpose([0, 2, 3, 1]) as tf.Tensor4D);

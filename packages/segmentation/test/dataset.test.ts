@@ -3,15 +3,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '@litv2/core';
 import { encodeLabelPng, encodeRgbPng } from '@litv2/core/node';
-import { ADE20K_CLASSES, ADE20K_PALETTE, SEG_DATASETS } from '../src/data';
+import { DATASETS } from '@litv2/core';
+import { ADE20K_CLASSES, ADE20K_PALETTE, SegDataset } from '../src/data';
 
 describe('segmentation datasets', () => {
   test('ADE20K: a clear error naming the expected layout when the data is absent', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ade-missing-'));
     expect(() =>
-      SEG_DATASETS.build({ type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [] }, { repoRoot: root }, { file: 'configs/x.yaml', path: 'data.val' }),
+      DATASETS.build({ type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [] }, { repoRoot: root, train: false }, { file: 'configs/x.yaml', path: 'data.val' }),
     ).toThrow(/configs\/x\.yaml: data\.val: image directory .*ADEChallengeData2016\/images\/validation does not exist.*ADEChallengeData2016\/\{images,annotations\}\/\{training,validation\}/);
-    expect(() => SEG_DATASETS.build({ type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [] }, { repoRoot: root }, { file: 'configs/x.yaml', path: 'data.val' })).toThrow(/download http:\/\/data\.csail\.mit\.edu\/places\/ADEchallenge\/ADEChallengeData2016\.zip and unzip it into data\/ade\//);
+    expect(() => DATASETS.build({ type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [] }, { repoRoot: root, train: false }, { file: 'configs/x.yaml', path: 'data.val' })).toThrow(/download http:\/\/data\.csail\.mit\.edu\/places\/ADEchallenge\/ADEChallengeData2016\.zip and unzip it into data\/ade\//);
     expect(ADE20K_CLASSES.length).toBe(150);
     expect(ADE20K_PALETTE.length).toBe(150);
   });
@@ -27,10 +28,10 @@ describe('segmentation datasets', () => {
       fs.writeFileSync(path.join(imgDir, `ADE_${name}.jpg`), await encodeRgbPng({ data: new Uint8Array(4 * 6 * 3).fill(100), height: 4, width: 6, channels: 3 }));
       fs.writeFileSync(path.join(annDir, `ADE_${name}.png`), encodeLabelPng({ data: Uint8Array.from({ length: 24 }, (_, i) => i % 4), height: 4, width: 6 }));
     }
-    const ds = SEG_DATASETS.build(
+    const ds = DATASETS.build(
       { type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/training', ann_dir: 'annotations/training', pipeline: [{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations', reduce_zero_label: true }] },
-      { repoRoot: root },
-    );
+      { repoRoot: root, train: false },
+    ) as SegDataset;
     expect(ds.length).toBe(2);
     expect(ds.info(0).filename).toBe('ADE_a.jpg');
     expect(ds.segMapFile(1)).toBe(path.join(annDir, 'ADE_b.png'));

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { seedEverything, type ConfigNode } from '@litv2/core';
 import { initBackend, loadConfig } from '@litv2/core/node';
-import { SEGMENTORS, type EncoderDecoder } from '../src/models';
+import { segmentorFromConfig, type EncoderDecoder } from '../src/models';
 import { repoRoot } from './helpers/paths';
 
 /** A small Semantic FPN (tiny LITv2) for shape and bookkeeping checks. */
@@ -25,7 +25,7 @@ describe('Semantic FPN model', () => {
   beforeAll(async () => {
     await initBackend({ quiet: true });
     seedEverything(3);
-    model = SEGMENTORS.build(tinyConfig(), undefined, { path: 'model' });
+    model = segmentorFromConfig(tinyConfig(), { path: 'model' });
   });
   afterAll(() => model.dispose());
 
@@ -71,12 +71,12 @@ describe('Semantic FPN model', () => {
     const x = tf.randomNormal([1, 48, 72, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     const meta = { ori_shape: [48, 72, 3] as [number, number, number], img_shape: [48, 72, 3] as [number, number, number], flip: false };
     const whole = model.wholeInference(x, meta, false);
-    const slide = SEGMENTORS.build({ ...tinyConfig(), test_cfg: { mode: 'slide', crop_size: [64, 96], stride: [32, 32] } }, undefined);
+    const slide = segmentorFromConfig({ ...tinyConfig(), test_cfg: { mode: 'slide', crop_size: [64, 96], stride: [32, 32] } });
     slide.loadStateDict(model.stateDict());
     slide.eval();
     const one = slide.slideInference(x, meta, false);
     expect(tf.tidy(() => one.sub(whole).abs().max().dataSync()[0])).toBeLessThan(1e-5);
-    const small = SEGMENTORS.build({ ...tinyConfig(), test_cfg: { mode: 'slide', crop_size: [32, 32], stride: [21, 21] } }, undefined);
+    const small = segmentorFromConfig({ ...tinyConfig(), test_cfg: { mode: 'slide', crop_size: [32, 32], stride: [21, 21] } });
     small.loadStateDict(model.stateDict());
     small.eval();
     const many = small.slideInference(x, meta, true);
@@ -130,7 +130,7 @@ describe('configs/segmentation/sem_fpn_litv2_s_ade20k.yaml (full config parse)',
     expect(data.train.type).toBe('ADE20KDataset');
     expect(data.train.pipeline.map((t) => t.type)).toEqual(['LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomCrop', 'RandomFlip', 'PhotoMetricDistortion', 'Normalize', 'Pad', 'DefaultFormatBundle', 'Collect']);
     expect(data.test.pipeline[1].img_scale).toEqual([2048, 512]);
-    const m = SEGMENTORS.build(cfg.model as ConfigNode, undefined, { file, path: 'model' });
+    const m = segmentorFromConfig(cfg.model as ConfigNode, { file, path: 'model' });
     try {
       const count = (prefix: string) => m.namedParameters().filter(([n]) => n.startsWith(prefix)).reduce((a, [, v]) => a + v.size, 0);
       // backbone (SPEC §1: seg copy with norm0..3) + FPN (1x1 laterals 1440·256+4·256, four 3x3 256->256 with bias)
@@ -152,18 +152,18 @@ describe('mmseg model.pretrained', () => {
     const cfg = tinyConfig();
     cfg.backbone = { ...(cfg.backbone as ConfigNode), embed_dim: 48, depths: [1, 1, 2, 1], num_heads: [3, 6, 12, 24], alpha: 0.9 };
     cfg.neck = { ...(cfg.neck as ConfigNode), in_channels: [48, 96, 192, 384] };
-    const m = SEGMENTORS.build({ ...cfg, pretrained: tinyPth }, undefined, { file: 'seg.yaml', path: 'model' }) as EncoderDecoder;
+    const m = segmentorFromConfig({ ...cfg, pretrained: tinyPth }, { file: 'seg.yaml', path: 'model' }) as EncoderDecoder;
     const lines: string[] = [];
     await m.loadInitCheckpoints((l) => lines.push(l));
     // seg backbone: the output norms norm0..3 are not in an ImageNet checkpoint; its head and final norm are unused
     expect(lines).toEqual([expect.stringMatching(/^backbone: loaded .*litv2_tiny\.pth: 8 missing \[norm0\.weight.*4 unexpected \[norm\.weight/)]);
     m.dispose();
-    expect(() => SEGMENTORS.build({ ...cfg, pretrained: tinyPth, backbone: { ...(cfg.backbone as ConfigNode), init_cfg: { type: 'Pretrained', checkpoint: tinyPth } } }, undefined, { file: 'seg.yaml', path: 'model' }))
+    expect(() => segmentorFromConfig({ ...cfg, pretrained: tinyPth, backbone: { ...(cfg.backbone as ConfigNode), init_cfg: { type: 'Pretrained', checkpoint: tinyPth } } }, { file: 'seg.yaml', path: 'model' }))
       .toThrow(/seg\.yaml: model\.pretrained: give either model\.pretrained or backbone\.init_cfg/);
   });
 
   test('a missing pretrained file names model.pretrained=null, the key that trains from scratch', async () => {
-    const m = SEGMENTORS.build({ ...tinyConfig(), pretrained: 'checkpoints/nowhere.pth' }, undefined, { file: 'seg.yaml', path: 'model' }) as EncoderDecoder;
+    const m = segmentorFromConfig({ ...tinyConfig(), pretrained: 'checkpoints/nowhere.pth' }, { file: 'seg.yaml', path: 'model' }) as EncoderDecoder;
     const err = await m.loadInitCheckpoints(() => {}).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/^seg\.yaml: model\.pretrained: pretrained checkpoint 'checkpoints\/nowhere\.pth' not found.*--cfg-options model\.pretrained=null$/);
     m.dispose();

@@ -8,6 +8,8 @@ import type { Runner } from '../engine/runner';
 import { buildCurveSeries, curveChartSpec, defaultCurveKeys } from './curves';
 import { readRunLog } from './log_files';
 import { writeChart, type ChartFiles } from './render_chart';
+import { HOOKS } from '../registry/registries';
+import { ConfigError } from '../registry/registry';
 
 export interface CurvePlotHookOptions {
   /** Keys to draw (default: `defaultCurveKeys` of the log). */
@@ -37,3 +39,13 @@ export class CurvePlotHook implements Hook {
     }
   }
 }
+
+HOOKS.register('CurvePlotHook', {
+  defaults: { keys: null as unknown, name: 'curves' as unknown },
+  build: (cfg, _ctx, origin) => {
+    const keys = cfg.keys;
+    if (keys !== null && (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))) throw new ConfigError('keys must be a list of log keys or null', { ...origin, path: `${origin.path}.keys` });
+    if (typeof cfg.name !== 'string') throw new ConfigError('name must be a file name', { ...origin, path: `${origin.path}.name` });
+    return new CurvePlotHook({ keys: (keys as string[] | null) ?? undefined, name: cfg.name });
+  },
+});

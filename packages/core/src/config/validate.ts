@@ -28,6 +28,17 @@ function matchesPrimitive(v: unknown, t: string): boolean {
   switch (t) {
     case 'any':
       return true;
+    // Range-checked numbers: what epochs, batch sizes, thresholds and learning rates must be.
+    case 'count':
+      return typeof v === 'number' && Number.isInteger(v) && v >= 1;
+    case 'index':
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+    case 'positive':
+      return typeof v === 'number' && Number.isFinite(v) && v > 0;
+    case 'nonneg':
+      return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+    case 'fraction':
+      return typeof v === 'number' && v >= 0 && v <= 1;
     case 'number':
       return typeof v === 'number';
     case 'integer':
@@ -49,6 +60,21 @@ function matchesPrimitive(v: unknown, t: string): boolean {
   }
 }
 
+const TYPE_WORDS: Record<string, string> = {
+  count: 'an integer >= 1',
+  index: 'an integer >= 0',
+  positive: 'a number > 0',
+  nonneg: 'a number >= 0',
+  fraction: 'a number in [0, 1]',
+  mapping: 'a mapping',
+};
+
+/** How an expected schema type reads in an error message. */
+function describeType(t: string): string {
+  if (t.endsWith('[]')) return `a list of ${describeType(t.slice(0, -2)).replace(/^an? /, '')}s`;
+  return TYPE_WORDS[t] ?? t;
+}
+
 /**
  * Checks a non-`type`d config section (`data`, `optimizer`, `runner`, ...) against `schema`: unknown keys
  * and wrong value types are `ConfigError`s naming the file that defined the key, its dotted path, and the
@@ -67,7 +93,7 @@ export function validateKeys(node: unknown, schema: KeySchema, origin: ValidateO
     if (typeof s === 'string') {
       const alts = s.split('|').map((x) => x.trim());
       if (!alts.some((t) => matchesPrimitive(v, t))) {
-        throw new ConfigError(`expected ${alts.join(' or ')}, got ${typeName(v)} ${JSON.stringify(v)}`, where(key));
+        throw new ConfigError(`expected ${alts.map(describeType).join(' or ')}, got ${typeName(v)} ${JSON.stringify(v)}`, where(key));
       }
     } else {
       validateKeys(v, s, { ...origin, path: key });

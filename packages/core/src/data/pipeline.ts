@@ -3,7 +3,7 @@
  * hooks through which task packages teach the shared geometric transforms about their own fields, and
  * `PipelineDataset`, a Dataset over a list of SampleInfo.
  */
-import { ConfigError, Registry, type ConfigNode, type ConfigOrigin } from '../registry/registry';
+import { ConfigError, type ConfigNode, type ConfigOrigin } from '../registry/registry';
 import type { Rng } from './rng';
 import type { Dataset, ImageMeta, Sample, SampleInfo, Transform } from './types';
 
@@ -13,7 +13,8 @@ export interface TransformContext {
   dataRoot?: string;
 }
 
-export const TRANSFORMS = new Registry<Transform, TransformContext | undefined>('transform');
+import { TRANSFORMS } from '../registry/registries';
+export { TRANSFORMS };
 
 /** Builds the transforms of a config list (`data.train.pipeline`), naming `origin.path.<i>` in errors. */
 export function buildPipeline(list: unknown, origin: ConfigOrigin, ctx?: TransformContext): Transform[] {

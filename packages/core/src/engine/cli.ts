@@ -2,6 +2,7 @@
  * Command-line front ends of tools/train.ts and tools/eval.ts. The config loader, checkpoint reader/writer and
  * task table are passed in (`fileCliDeps` in file_deps.ts gives the real ones), so tests can use in-memory ones.
  */
+import { validateRunConfig } from '../config/run_schema';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StateDict } from '../nn/module';
@@ -76,7 +77,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
 
 /** What the tools need from core/config and core/checkpoint. */
 export interface CliDeps {
-  loadConfig(nameOrPath: string, opts: { cfgOptions?: string[] }): { cfg: ConfigNode; file: string; name: string };
+  loadConfig(nameOrPath: string, opts: { cfgOptions?: string[] }): { cfg: ConfigNode; file: string; name: string; origins?: (dottedKey: string) => string };
   checkpointIO: CheckpointIO;
   /** `loadStateDictFile`: our checkpoints and `.pth` files -> PyTorch-layout state dict. */
   loadWeights(file: string): Promise<StateDict> | StateDict;
@@ -104,6 +105,7 @@ export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutc
     cfg: loaded.cfg,
     configFile: loaded.file,
     configName: loaded.name,
+    originOf: loaded.origins,
     repoRoot: deps.repoRoot,
     workDir: args.workDir,
     resume: args.resume,
@@ -133,6 +135,7 @@ export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult
   const taskName = need(args.task, '--task');
   const task = await pickTask(deps.tasks, taskName);
   const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });
+  validateRunConfig(loaded.cfg, { file: loaded.file, originOf: loaded.origins });
   const ckpt = path.resolve(need(args.checkpoint, '--checkpoint'));
   if (!fs.existsSync(ckpt)) throw new Error(`checkpoint file not found: ${ckpt}`);
   await ensureSyntheticData(loaded.cfg, deps.repoRoot, log);

@@ -7,7 +7,8 @@
  *   linear: regular * (1 - (1 - iter/warmup_iters) * (1 - warmup_ratio)); constant: regular * ratio;
  *   exp: regular * ratio ** (1 - iter/warmup_iters).
  */
-import { ConfigError, type ConfigNode } from '../registry/registry';
+import { ConfigError, type ConfigNode, type ConfigOrigin } from '../registry/registry';
+import { LR_SCHEDULES } from '../registry/registries';
 
 export interface TrainPosition {
   /** 0-based global iteration about to run. */
@@ -121,33 +122,46 @@ const LR_KEYS: Record<string, string[]> = {
   CosineAnnealing: ['min_lr', 'min_lr_ratio'],
   fixed: [],
 };
-const COMMON = ['policy', 'by_epoch', 'warmup', 'warmup_iters', 'warmup_ratio', 'warmup_by_epoch'];
+const COMMON = ['by_epoch', 'warmup', 'warmup_iters', 'warmup_ratio', 'warmup_by_epoch'];
+
+function readWarmup(cfg: ConfigNode, origin: ConfigOrigin): Warmup {
+  const at = (k: string): ConfigOrigin => ({ ...origin, path: `${origin.path}.${k}` });
+  if (cfg.warmup_by_epoch) throw new ConfigError(`warmup_by_epoch is not supported (warm-up counts iterations)`, at('warmup_by_epoch'));
+  if (cfg.warmup === undefined || cfg.warmup === null) return undefined;
+  const kind = String(cfg.warmup);
+  if (!['linear', 'constant', 'exp'].includes(kind)) throw new ConfigError(`unknown warmup '${kind}' (linear, constant, exp)`, at('warmup'));
+  const iters = Number(cfg.warmup_iters ?? 0);
+  if (!Number.isInteger(iters) || iters < 0) throw new ConfigError(`warmup_iters must be an integer >= 0, got ${JSON.stringify(cfg.warmup_iters)}`, at('warmup_iters'));
+  const ratio = Number(cfg.warmup_ratio ?? 0.1);
+  if (!(ratio > 0 && ratio <= 1)) throw new ConfigError(`warmup_ratio must be in (0, 1], got ${JSON.stringify(cfg.warmup_ratio)}`, at('warmup_ratio'));
+  return { kind: kind as 'linear', iters, ratio };
+}
+
+const num = (cfg: ConfigNode, k: string) => (cfg[k] === undefined || cfg[k] === null ? undefined : Number(cfg[k]));
+const keysFor = (policy: string): ConfigNode => Object.fromEntries([...LR_KEYS[policy], ...COMMON].map((k) => [k, undefined]));
+
+LR_SCHEDULES.register('step', {
+  defaults: keysFor('step'),
+  build: (cfg, { baseLr }, origin) =>
+    stepSchedule({ baseLr, step: cfg.step as number[] | number, gamma: num(cfg, 'gamma'), minLr: num(cfg, 'min_lr'), byEpoch: cfg.by_epoch as boolean | undefined, warmup: readWarmup(cfg, origin) }),
+});
+LR_SCHEDULES.register('poly', {
+  defaults: keysFor('poly'),
+  build: (cfg, { baseLr }, origin) => polySchedule({ baseLr, power: num(cfg, 'power'), minLr: num(cfg, 'min_lr'), byEpoch: cfg.by_epoch as boolean | undefined, warmup: readWarmup(cfg, origin) }),
+});
+LR_SCHEDULES.register('CosineAnnealing', {
+  defaults: keysFor('CosineAnnealing'),
+  build: (cfg, { baseLr }, origin) =>
+    cosineSchedule({ baseLr, minLr: num(cfg, 'min_lr'), minLrRatio: num(cfg, 'min_lr_ratio'), byEpoch: cfg.by_epoch as boolean | undefined, warmup: readWarmup(cfg, origin) }),
+});
+LR_SCHEDULES.register('fixed', {
+  defaults: keysFor('fixed'),
+  build: (cfg, { baseLr }, origin) => fixedSchedule(baseLr, readWarmup(cfg, origin)),
+});
 
 /** Builds a schedule from an mmcv `lr_config` node (`policy: step | poly | CosineAnnealing | fixed`). */
 export function buildLrSchedule(cfg: ConfigNode, baseLr: number, file?: string): LrSchedule {
-  const policy = String(cfg.policy ?? 'fixed');
-  const own = LR_KEYS[policy === 'cosine' ? 'CosineAnnealing' : policy];
-  if (!own) throw new ConfigError(`unknown lr policy '${policy}'; known: ${Object.keys(LR_KEYS).join(', ')}`, { file, path: 'lr_config.policy' });
-  for (const k of Object.keys(cfg)) {
-    if (!own.includes(k) && !COMMON.includes(k)) throw new ConfigError(`unknown key '${k}' for lr policy '${policy}'`, { file, path: `lr_config.${k}` });
-  }
-  if (cfg.warmup_by_epoch) throw new ConfigError(`warmup_by_epoch is not supported (warm-up counts iterations)`, { file, path: 'lr_config.warmup_by_epoch' });
-  let warmup: Warmup;
-  if (cfg.warmup !== undefined && cfg.warmup !== null) {
-    const kind = String(cfg.warmup);
-    if (!['linear', 'constant', 'exp'].includes(kind)) throw new ConfigError(`unknown warmup '${kind}' (linear, constant, exp)`, { file, path: 'lr_config.warmup' });
-    warmup = { kind: kind as 'linear', iters: Number(cfg.warmup_iters ?? 0), ratio: Number(cfg.warmup_ratio ?? 0.1) };
-  }
-  const byEpoch = cfg.by_epoch as boolean | undefined;
-  const num = (k: string) => (cfg[k] === undefined || cfg[k] === null ? undefined : Number(cfg[k]));
-  switch (policy) {
-    case 'step':
-      return stepSchedule({ baseLr, step: cfg.step as number[] | number, gamma: num('gamma'), minLr: num('min_lr'), byEpoch, warmup });
-    case 'poly':
-      return polySchedule({ baseLr, power: num('power'), minLr: num('min_lr'), byEpoch, warmup });
-    case 'fixed':
-      return fixedSchedule(baseLr, warmup);
-    default:
-      return cosineSchedule({ baseLr, minLr: num('min_lr'), minLrRatio: num('min_lr_ratio'), byEpoch, warmup });
-  }
+  // mmcv accepts 'cosine' for CosineAnnealing and defaults to a fixed lr.
+  const policy = cfg.policy === undefined ? 'fixed' : cfg.policy === 'cosine' ? 'CosineAnnealing' : cfg.policy;
+  return LR_SCHEDULES.build({ ...cfg, policy }, { baseLr }, { file, path: 'lr_config' });
 }

@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module';
-import { ConfigError, type ConfigNode } from '../registry/registry';
+import { ConfigError, type ConfigNode, type ConfigOrigin } from '../registry/registry';
+import { OPTIMIZERS } from '../registry/registries';
+import { OPTIMIZER_SCHEMAS } from '../config/run_schema';
 import type { StateDict } from '../nn/module';
 import type { OptimizerState } from '../checkpoint/safetensors';
 
@@ -218,41 +220,48 @@ export class SGD extends BaseOptimizer {
   }
 }
 
-const OPTIMIZER_KEYS: Record<string, string[]> = {
-  AdamW: ['type', 'lr', 'betas', 'eps', 'weight_decay', 'amsgrad', 'paramwise_cfg'],
-  SGD: ['type', 'lr', 'momentum', 'dampening', 'weight_decay', 'nesterov', 'paramwise_cfg'],
-};
-
-/** Builds an optimizer from an mmcv `optimizer` config node over `model`'s trainable parameters. */
-export function buildOptimizer(model: Module, cfg: ConfigNode, file?: string): Optimizer {
-  const type = cfg.type;
-  const keys = typeof type === 'string' ? OPTIMIZER_KEYS[type] : undefined;
-  if (!keys) throw new ConfigError(`unknown optimizer type '${String(type)}'; known: ${Object.keys(OPTIMIZER_KEYS).join(', ')}`, { file, path: 'optimizer.type' });
-  for (const k of Object.keys(cfg)) {
-    if (!keys.includes(k)) throw new ConfigError(`unknown key '${k}' for optimizer '${type}'`, { file, path: `optimizer.${k}` });
-  }
-  if (typeof cfg.lr !== 'number') throw new ConfigError(`'lr' must be a number`, { file, path: 'optimizer.lr' });
-  if (cfg.amsgrad) throw new ConfigError(`amsgrad is not supported`, { file, path: 'optimizer.amsgrad' });
+function checkParamwise(cfg: ConfigNode, origin: ConfigOrigin): ParamwiseCfg {
   const paramwise = (cfg.paramwise_cfg ?? {}) as ParamwiseCfg & Record<string, unknown>;
   for (const k of Object.keys(paramwise)) {
     if (!['custom_keys', 'bias_lr_mult', 'bias_decay_mult'].includes(k)) {
-      throw new ConfigError(`unsupported paramwise_cfg key '${k}' (supported: custom_keys, bias_lr_mult, bias_decay_mult)`, { file, path: `optimizer.paramwise_cfg.${k}` });
+      throw new ConfigError(`unsupported paramwise_cfg key '${k}' (supported: custom_keys, bias_lr_mult, bias_decay_mult)`, { ...origin, path: `${origin.path}.paramwise_cfg.${k}` });
     }
   }
-  const params = resolveParamGroups(model.namedParameters(), paramwise);
-  if (type === 'AdamW') {
-    return new AdamW(params, {
+  return paramwise;
+}
+
+/** Accepted keys (mmcv / torch.optim names): the typed schema of config/run_schema.ts, no defaults. */
+const keysOf = (schema: Record<string, unknown>): ConfigNode => Object.fromEntries(Object.keys(schema).filter((k) => k !== 'type').map((k) => [k, undefined]));
+
+OPTIMIZERS.register('AdamW', {
+  defaults: keysOf(OPTIMIZER_SCHEMAS.AdamW),
+  build: (cfg, { model }, origin) => {
+    if (typeof cfg.lr !== 'number') throw new ConfigError(`'lr' must be a number`, { ...origin, path: `${origin.path}.lr` });
+    if (cfg.amsgrad) throw new ConfigError(`amsgrad is not supported`, { ...origin, path: `${origin.path}.amsgrad` });
+    return new AdamW(resolveParamGroups(model.namedParameters(), checkParamwise(cfg, origin)), {
       lr: cfg.lr,
       betas: cfg.betas as [number, number] | undefined,
       eps: cfg.eps as number | undefined,
       weight_decay: cfg.weight_decay as number | undefined,
     });
-  }
-  return new SGD(params, {
-    lr: cfg.lr,
-    momentum: cfg.momentum as number | undefined,
-    dampening: cfg.dampening as number | undefined,
-    weight_decay: cfg.weight_decay as number | undefined,
-    nesterov: cfg.nesterov as boolean | undefined,
-  });
+  },
+});
+
+OPTIMIZERS.register('SGD', {
+  defaults: keysOf(OPTIMIZER_SCHEMAS.SGD),
+  build: (cfg, { model }, origin) => {
+    if (typeof cfg.lr !== 'number') throw new ConfigError(`'lr' must be a number`, { ...origin, path: `${origin.path}.lr` });
+    return new SGD(resolveParamGroups(model.namedParameters(), checkParamwise(cfg, origin)), {
+      lr: cfg.lr,
+      momentum: cfg.momentum as number | undefined,
+      dampening: cfg.dampening as number | undefined,
+      weight_decay: cfg.weight_decay as number | undefined,
+      nesterov: cfg.nesterov as boolean | undefined,
+    });
+  },
+});
+
+/** Builds an optimizer from an mmcv `optimizer` config node over `model`'s trainable parameters. */
+export function buildOptimizer(model: Module, cfg: ConfigNode, file?: string): Optimizer {
+  return OPTIMIZERS.build(cfg, { model }, { file, path: 'optimizer' });
 }

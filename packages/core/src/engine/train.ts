@@ -8,6 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dumpConfig } from '../config/dump_file';
+import { validateRunConfig } from '../config/run_schema';
+import { HOOKS } from '../registry/registries';
 import { seedEverything } from '../nn/random';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
@@ -31,6 +33,8 @@ export interface TrainJob {
   configFile: string;
   /** Config name (work dir default `work_dirs/<name>`). */
   configName: string;
+  /** The file (or `--cfg-options`) that set a dotted key, for error messages. */
+  originOf?: (dottedKey: string) => string;
   repoRoot: string;
   workDir?: string;
   /** Continue from the work dir's latest checkpoint (if any). */
@@ -86,10 +90,19 @@ export interface TrainOutcome {
   eval?: EvalResult;
 }
 
+/** `custom_hooks: [{type: CurvePlotHook, ...}]`, each built through HOOKS. */
+function buildCustomHooks(list: unknown, file: string): Hook[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new ConfigError('custom_hooks must be a list of {type: ...} hooks', { file, path: 'custom_hooks' });
+  return list.map((node, i) => HOOKS.build(node as ConfigNode, undefined, { file, path: `custom_hooks.${i}` }) as Hook);
+}
+
 export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   const log = job.log ?? ((l: string) => console.log(l));
   const { cfg, task } = job;
   const file = job.configFile;
+  // Every section the engine reads is checked before anything else happens (model and datasets: at build).
+  validateRunConfig(cfg, { file, originOf: job.originOf });
   const workDir = resolveWorkDir(job);
   // Nothing is written (work dir, merged config, data) until the config has been read in full, every part of
   // the run has been built and the work dir is known not to hold another run's checkpoints.
@@ -123,6 +136,7 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     new LoggerHook({ interval: Number(obj(cfg.log_config).interval ?? 50), log, progressBar: job.progressBar }),
     new JsonLinesLoggerHook(path.join(workDir, `${stamp}.log.jsonl`)),
     new CheckpointHook({ interval: Number(ckCfg.interval ?? 1), byEpoch: Boolean(ckCfg.by_epoch ?? byEpochRunner), maxKeep: ckCfg.max_keep_ckpts as number | undefined }),
+    ...buildCustomHooks(cfg.custom_hooks, file),
     ...(job.hooks ?? []),
   ];
 
@@ -156,7 +170,8 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     const valSet = await task.buildDataset(cfg, 'val', ctx);
     evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples });
     // Redraws work_dir/curves.png after each evaluation.
-    hooks.push(evalHook, new CurvePlotHook({ log }));
+    hooks.push(evalHook);
+    if (!hooks.some((h) => h instanceof CurvePlotHook)) hooks.push(new CurvePlotHook({ log }));
   }
   const runner = new Runner({
     model,

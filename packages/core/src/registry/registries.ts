@@ -1,6 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module';
-import { Registry } from './registry';
+import { ConfigError, Registry, type ConfigNode, type ConfigOrigin } from './registry';
+import type { Dataset } from '../data/types';
+import type { Optimizer } from '../engine/optimizer';
+import type { LrSchedule } from '../engine/lr_schedule';
+import type { TransformContext } from '../data/pipeline';
+import type { Transform } from '../data/types';
 
 /** A backbone's analytic FLOPs on one input size, counted as its family's authors count them. */
 export interface BackboneFlops {
@@ -28,6 +33,71 @@ export interface Neck extends Module {
   forward(feats: tf.Tensor4D[]): tf.Tensor4D[];
 }
 
-// One registry per kind. Task packages register their own types on import; `ctx` is unused for these.
+/** What a dataset builder gets besides its config node. */
+export interface DatasetBuildContext {
+  /** Relative `data_root` / `ann_file` paths resolve against this (the repository root). */
+  repoRoot: string;
+  /** Log and drop invalid samples instead of stopping. */
+  skipBadSamples?: boolean;
+  log?: (line: string) => void;
+  /** Training split (mmdet drops images without usable annotations there). */
+  train: boolean;
+}
+
+/** What an optimizer builder gets: the model whose parameters it updates. */
+export interface OptimizerBuildContext {
+  model: Module;
+}
+
+/**
+ * Every registry of the framework, one per kind (mmdet 2.x style). Each type registers itself at the end of
+ * the file that defines it; whole models are built by their `…FromConfig` parser, which builds its children
+ * through these registries, so an unknown key at any depth is an error naming the file and the dotted key.
+ * Task-specific kinds hold `object` / `Module`: the parent that builds a child checks that it got the kind of
+ * child it can use (e.g. a classification loss for `loss_cls`), with a ConfigError naming the key.
+ */
 export const BACKBONES = new Registry<Backbone>('backbone');
 export const NECKS = new Registry<Neck>('neck');
+/** Dense heads (RetinaHead, RPNHead), RoI heads and decode heads (FPNHead). */
+export const HEADS = new Registry<Module>('head');
+export const DETECTORS = new Registry<Module>('detector');
+export const SEGMENTORS = new Registry<Module>('segmentor');
+export const CLASSIFIERS = new Registry<Module>('classifier');
+/**
+ * Architectures of whole-image classifiers by `type` (the official classification constructor arguments,
+ * validated): what `ImageClassifier` instantiates. Separate from BACKBONES, whose 'LITv2' is the dense
+ * (detection / segmentation) backbone with other keys.
+ */
+export const CLS_BACKBONES = new Registry<ConfigNode>('classification backbone');
+export const LOSSES = new Registry<object>('loss');
+export const BBOX_ASSIGNERS = new Registry<object>('bbox assigner');
+export const BBOX_SAMPLERS = new Registry<object>('bbox sampler');
+export const BBOX_CODERS = new Registry<object>('bbox coder');
+export const PRIOR_GENERATORS = new Registry<object>('prior generator');
+export const ROI_EXTRACTORS = new Registry<Module>('roi extractor');
+export const DATASETS = new Registry<Dataset, DatasetBuildContext>('dataset');
+export const OPTIMIZERS = new Registry<Optimizer, OptimizerBuildContext>('optimizer');
+/** mmcv `lr_config`: the type key is `policy`; the base lr comes from the optimizer. */
+export const LR_SCHEDULES = new Registry<LrSchedule, { baseLr: number }>('lr policy', 'policy');
+/** `custom_hooks` entries (engine Hooks; typed `object` so this universal file stays off the node-only runner). */
+export const HOOKS = new Registry<object>('hook');
+export const TRANSFORMS = new Registry<Transform, TransformContext | undefined>('transform');
+
+/**
+ * Builds a child through `registry` and checks it is one of the classes the parent can use, so a loss of the
+ * wrong kind in `loss_bbox` is a ConfigError at that key rather than a failure deep in training.
+ */
+export function buildChild<T extends object, X>(
+  registry: Registry<object, X> | Registry<Module, X>,
+  cfg: unknown,
+  origin: ConfigOrigin,
+  accepted: readonly (abstract new (...args: never[]) => T)[],
+  ctx?: X,
+): T {
+  if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) throw new ConfigError(`expected a mapping with a 'type'`, origin);
+  const built = (registry as Registry<object, X>).build(cfg as ConfigNode, ctx, origin);
+  if (!accepted.some((c) => built instanceof c)) {
+    throw new ConfigError(`${String((cfg as ConfigNode).type)} cannot be used here (expected ${accepted.map((c) => c.name).join(' or ')})`, { ...origin, path: `${origin.path}.type` });
+  }
+  return built as T;
+}

@@ -32,7 +32,8 @@ export interface RegisteredBuilder<T, C extends ConfigNode, X> {
  */
 export class Registry<T, X = undefined> {
   private readonly entries = new Map<string, RegisteredBuilder<T, ConfigNode, X>>();
-  constructor(readonly kind: string) {}
+  /** `typeKey`: the key naming the type (`type`; mmcv's lr_config uses `policy`). */
+  constructor(readonly kind: string, readonly typeKey: string = 'type') {}
 
   register<C extends ConfigNode>(type: string, builder: RegisteredBuilder<T, C, X>): void {
     if (this.entries.has(type)) throw new Error(`${this.kind} '${type}' is already registered`);
@@ -49,23 +50,23 @@ export class Registry<T, X = undefined> {
 
   /** Merged defaults + cfg, validated, without building (useful to inspect or dump). */
   resolve(cfg: ConfigNode, origin: ConfigOrigin = { path: this.kind }): { type: string; cfg: ConfigNode } {
-    const type = cfg.type;
-    if (typeof type !== 'string') throw new ConfigError(`missing 'type' for ${this.kind}`, origin);
+    const type = cfg[this.typeKey];
+    if (typeof type !== 'string') throw new ConfigError(`missing '${this.typeKey}' for ${this.kind}`, origin);
     const entry = this.entries.get(type);
     if (!entry) {
       throw new ConfigError(
-        `unknown ${this.kind} type '${type}'${didYouMean(type, this.entries.keys())}; known: ${this.types().join(', ')}`,
-        { ...origin, path: `${origin.path}.type` },
+        `unknown ${this.kind}${this.typeKey === 'type' ? ' type' : ''} '${type}'${didYouMean(type, this.entries.keys())}; known: ${this.types().join(', ')}`,
+        { ...origin, path: `${origin.path}.${this.typeKey}` },
       );
     }
-    const allowed = new Set([...Object.keys(entry.defaults), ...(entry.extraKeys ?? []), 'type']);
+    const allowed = new Set([...Object.keys(entry.defaults), ...(entry.extraKeys ?? []), this.typeKey]);
     for (const k of Object.keys(cfg)) {
       if (!allowed.has(k)) {
         throw new ConfigError(`unknown key '${k}' for ${this.kind} '${type}'${didYouMean(k, allowed)}`, { ...origin, path: `${origin.path}.${k}` });
       }
     }
     const merged: ConfigNode = { ...entry.defaults };
-    for (const [k, v] of Object.entries(cfg)) if (k !== 'type' && v !== undefined) merged[k] = v;
+    for (const [k, v] of Object.entries(cfg)) if (k !== this.typeKey && v !== undefined) merged[k] = v;
     return { type, cfg: merged };
   }
 

@@ -1,6 +1,7 @@
 import { convFlops, type Backbone } from '@litv2/core';
 
-export type RetinaNetFlopsConfig = { neck: NeckCfg; bbox_head: HeadCfg };
+/** The `neck` and `bbox_head` config of a single-stage dense detector (FPN + RetinaHead-style towers). */
+export type DenseDetectorFlopsConfig = { neck: NeckCfg; bbox_head: HeadCfg };
 
 export interface DetFlopsBreakdown {
   backbone: number;
@@ -29,7 +30,7 @@ interface HeadCfg {
 const convOut = (n: number, k: number, s: number, p: number) => Math.floor((n + 2 * p - k) / s) + 1;
 
 /**
- * FLOPs of RetinaNet + LITv2 on an h×w input, counted as the authors count (multiply-accumulates, plus one op per
+ * FLOPs of a single-stage dense detector (backbone + FPN + RetinaHead-style towers) on an h×w input, counted as the authors count (multiply-accumulates, plus one op per
  * output element for conv biases and norms):
  * - backbone: its own count (`Backbone.flops`; for LITv2 the official formula, SPEC §5), which also gives the
  *   sizes of the maps it returns;
@@ -37,7 +38,7 @@ const convOut = (n: number, k: number, s: number, p: number) => Math.floor((n + 
  *   then halving with floor; P6/P7 by 3×3 stride-2 convs). Upsampling, additions and ReLUs are not counted
  *   (mmcv's counter does not see functional upsampling/additions either).
  */
-export function retinanetFlops(model: { backbone: Pick<Backbone, 'flops'>; neck: NeckCfg; bbox_head: HeadCfg }, h: number, w: number): DetFlopsBreakdown {
+export function denseDetectorFlops(model: { backbone: Pick<Backbone, 'flops'>; neck: NeckCfg; bbox_head: HeadCfg }, h: number, w: number): DetFlopsBreakdown {
   // The maps the backbone returns, in neck-input order, at the sizes the network really produces.
   const { total: backbone, outSizes: sizes } = model.backbone.flops([h, w]);
   const L = sizes.length;

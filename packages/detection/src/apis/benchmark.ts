@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { variableGradsLean } from '@litv2/core';
-import type { RetinaNet } from '../detectors/retinanet';
-import { retinanetFlops, type RetinaNetFlopsConfig } from '../analysis/flops';
+import type { Detector } from '../detectors/detector';
+import { denseDetectorFlops, type DenseDetectorFlopsConfig } from '../analysis/flops';
+import type { DetBatch } from '../structures/det_batch';
 import type { DetImgMeta } from '../structures/img_meta';
 
 export interface DetBenchmarkResult {
@@ -19,11 +20,11 @@ export interface DetBenchmarkResult {
  * Inference speed of a detector on a synthetic image of `h`×`w` (resized size, mmdet's 1333×800 test scale by
  * default), padded to a multiple of 32 as the test pipeline does: `warmup` untimed runs, then the median of
  * `iters` timed `simpleTest` calls (forward + post-processing + NMS). Params exclude buffers. FLOPs are the
- * analytic count of `retinanetFlops` at `flopsHW` (the paper reports 1280×800).
+ * analytic count of `denseDetectorFlops` at `flopsHW` (the paper reports 1280×800).
  */
 export async function benchmarkDetector(
-  model: RetinaNet,
-  modelCfg: RetinaNetFlopsConfig,
+  model: Detector,
+  modelCfg: DenseDetectorFlopsConfig,
   opts: { h?: number; w?: number; warmup?: number; iters?: number; flopsHW?: [number, number]; log?: (l: string) => void } = {},
 ): Promise<DetBenchmarkResult> {
   const h = opts.h ?? 800;
@@ -48,7 +49,7 @@ export async function benchmarkDetector(
   const sorted = [...runs].sort((a, b) => a - b);
   const med = sorted[Math.floor(sorted.length / 2)];
   const [fh, fw] = opts.flopsHW ?? [800, 1280];
-  const f = retinanetFlops({ ...modelCfg, backbone: model.backbone }, fh, fw);
+  const f = denseDetectorFlops({ ...modelCfg, backbone: model.backbone }, fh, fw);
   return {
     inputHW: [h, w],
     paddedHW: [ph, pw],
@@ -64,7 +65,7 @@ export async function benchmarkDetector(
  * Seconds per training iteration (forward, targets, losses, backward; optimizer update excluded) for a batch of
  * `batch` random images of h×w padded to 32 with 3 random boxes each: `warmup` untimed, median of `iters`.
  */
-export async function benchmarkTrainStep(model: RetinaNet, opts: { h?: number; w?: number; batch?: number; warmup?: number; iters?: number; log?: (l: string) => void } = {}): Promise<{ secondsPerIter: number; runs: number[] }> {
+export async function benchmarkTrainStep(model: Detector, opts: { h?: number; w?: number; batch?: number; warmup?: number; iters?: number; log?: (l: string) => void } = {}): Promise<{ secondsPerIter: number; runs: number[] }> {
   const h = opts.h ?? 800;
   const w = opts.w ?? 1333;
   const bs = opts.batch ?? 2;
@@ -74,7 +75,7 @@ export async function benchmarkTrainStep(model: RetinaNet, opts: { h?: number; w
   const imgs = tf.tidy(() => tf.pad(tf.randomNormal([bs, h, w, 3], 0, 1, 'float32', 2), [[0, 0], [0, ph - h], [0, pw - w], [0, 0]])) as tf.Tensor4D;
   const boxes = Array.from({ length: bs }, () => tf.tensor2d([[0.1 * w, 0.1 * h, 0.4 * w, 0.5 * h], [0.5 * w, 0.2 * h, 0.9 * w, 0.6 * h], [0.3 * w, 0.6 * h, 0.5 * w, 0.9 * h]]));
   const labels = Array.from({ length: bs }, () => tf.tensor1d([0, 1, 2], 'int32'));
-  const batch = { imgs, metas: Array(bs).fill(meta), gt_bboxes: boxes, gt_labels: labels };
+  const batch = { imgs, metas: Array(bs).fill({ ...meta, index: 0, filename: 'random' }), gt_bboxes: boxes, gt_labels: labels, gt_bboxes_ignore: [], samples: [] } as unknown as DetBatch;
   model.train();
   const vars = model.parameters();
   const runs: number[] = [];

@@ -3,13 +3,12 @@ import sharp from 'sharp';
 import type { OutputInfo } from 'sharp';
 import { buildPipeline, initialSample, applyPipeline, Rng, type ConfigNode } from '@litv2/core';
 import { checkImageOutPath, writeImageFile } from '@litv2/core/node';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import type { Detections } from '../post_processing/multiclass_nms';
-import { collateDetection } from '../task';
-import * as tf from '@tensorflow/tfjs';
+import { collateDetection, disposeDetBatch } from '../structures/det_batch';
 
 /** Runs the config's test pipeline on one image file and returns its detections in original-image pixels. */
-export async function inferenceDetector(model: RetinaNet, cfg: ConfigNode, imageFile: string): Promise<Detections> {
+export async function inferenceDetector(model: Detector, cfg: ConfigNode, imageFile: string): Promise<Detections> {
   const data = cfg.data as Record<string, ConfigNode> | undefined;
   const test = data?.test ?? data?.val;
   if (!test?.pipeline) throw new Error(`config has no data.test.pipeline to prepare ${imageFile}`);
@@ -22,7 +21,7 @@ export async function inferenceDetector(model: RetinaNet, cfg: ConfigNode, image
     const [dets] = await model.simpleTest(batch.imgs, batch.metas, true);
     return dets;
   } finally {
-    tf.dispose([batch.imgs, ...batch.gt_bboxes, ...batch.gt_labels, ...batch.gt_bboxes_ignore]);
+    disposeDetBatch(batch);
   }
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COCO, cleanAnnotations, describeGtProblem, findGtProblems, type CocoAnnotation, type ImageId } from '@litv2/cocoapi';
-import { buildPipeline, ConfigError, PipelineDataset, type ConfigNode, type ConfigOrigin, type SampleInfo } from '@litv2/core';
+import { buildPipeline, ConfigError, DATASETS, PipelineDataset, type ConfigNode, type ConfigOrigin, type SampleInfo } from '@litv2/core';
 
 /** mmdet 2.11 CocoDataset config keys. */
 export interface CocoDatasetConfig {
@@ -142,3 +142,13 @@ export function buildCocoDataset(cfg: CocoDatasetConfig, opts: BuildCocoOptions)
   const pipeline = buildPipeline(cfg.pipeline, at('pipeline'), { dataRoot: root });
   return new CocoDetDataset(infos, pipeline, classes, coco, catIds, imgIds);
 }
+
+DATASETS.register('CocoDataset', {
+  defaults: { ann_file: undefined, img_prefix: '', pipeline: [], classes: null, data_root: null, test_mode: false, filter_empty_gt: true, seg_prefix: null, proposal_file: null } as ConfigNode,
+  build: (cfg, ctx, origin) => {
+    if (cfg.seg_prefix !== null) throw new ConfigError('seg_prefix (panoptic / semantic maps) is not supported', { ...origin, path: `${origin.path}.seg_prefix` });
+    if (cfg.proposal_file !== null) throw new ConfigError('proposal_file (precomputed proposals) is not supported', { ...origin, path: `${origin.path}.proposal_file` });
+    if (cfg.classes !== null && (!Array.isArray(cfg.classes) || !cfg.classes.every((c) => typeof c === 'string'))) throw new ConfigError('classes must be a list of category names or null', { ...origin, path: `${origin.path}.classes` });
+    return buildCocoDataset(cfg as unknown as CocoDatasetConfig, { repoRoot: ctx.repoRoot, origin, skipBadSamples: ctx.skipBadSamples, log: ctx.log, train: ctx.train });
+  },
+});

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, type ConfigOrigin } from '@litv2/core';
-import { checkReduction, weightReduceLoss, type Reduction } from './utils';
+import { ConfigError, type ConfigOrigin, checkReduction, weightReduceLoss, type Reduction, LOSSES, type ConfigNode } from '@litv2/core';
 
 /**
  * Sigmoid focal loss as mmdet's CPU path (`py_sigmoid_focal_loss`): targets one-hot over C+1 classes with the
@@ -105,7 +104,7 @@ export class FocalLoss {
     if (cfg.use_sigmoid === false) throw new ConfigError(`FocalLoss only supports use_sigmoid: true`, { ...origin, path: `${origin.path}.use_sigmoid` });
     this.gamma = cfg.gamma ?? 2;
     this.alpha = cfg.alpha ?? 0.25;
-    this.reduction = checkReduction(cfg.reduction ?? 'mean', `${origin.path}.reduction`);
+    this.reduction = checkReduction(cfg.reduction ?? 'mean', origin);
     this.lossWeight = cfg.loss_weight ?? 1;
   }
   forward(pred: tf.Tensor2D, labels: tf.Tensor1D, weight: tf.Tensor | null = null, avgFactor?: number | tf.Scalar | null, reductionOverride?: Reduction): tf.Tensor {
@@ -114,3 +113,13 @@ export class FocalLoss {
     );
   }
 }
+
+LOSSES.register('FocalLoss', {
+  defaults: { use_sigmoid: true, gamma: 2, alpha: 0.25, reduction: 'mean', loss_weight: 1 } as ConfigNode,
+  build: (cfg, _ctx, origin) => {
+    for (const k of ['gamma', 'alpha', 'loss_weight']) {
+      if (typeof cfg[k] !== 'number') throw new ConfigError(`${k} must be a number, got ${JSON.stringify(cfg[k])}`, { ...origin, path: `${origin.path}.${k}` });
+    }
+    return new FocalLoss(cfg as FocalLossConfig, origin);
+  },
+});

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, type ConfigOrigin } from '@litv2/core';
-import { checkReduction, weightReduceLoss, type Reduction } from './utils';
+import { ConfigError, type ConfigOrigin, checkReduction, weightReduceLoss, type Reduction, LOSSES, type ConfigNode } from '@litv2/core';
 
 /** |pred - target| element-wise (mmdet `l1_loss`); an empty target gives 0 (still connected to pred). */
 export function l1Loss(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor | null, reduction: Reduction = 'mean', avgFactor?: number | tf.Scalar | null): tf.Tensor {
@@ -34,7 +33,7 @@ export class L1Loss {
   readonly reduction: Reduction;
   readonly lossWeight: number;
   constructor(cfg: RegressionLossConfig = {}, origin: ConfigOrigin = { path: 'loss_bbox' }) {
-    this.reduction = checkReduction(cfg.reduction ?? 'mean', `${origin.path}.reduction`);
+    this.reduction = checkReduction(cfg.reduction ?? 'mean', origin);
     this.lossWeight = cfg.loss_weight ?? 1;
   }
   forward(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor | null = null, avgFactor?: number | tf.Scalar | null, reductionOverride?: Reduction): tf.Tensor {
@@ -47,7 +46,7 @@ export class SmoothL1Loss {
   readonly lossWeight: number;
   readonly beta: number;
   constructor(cfg: RegressionLossConfig = {}, origin: ConfigOrigin = { path: 'loss_bbox' }) {
-    this.reduction = checkReduction(cfg.reduction ?? 'mean', `${origin.path}.reduction`);
+    this.reduction = checkReduction(cfg.reduction ?? 'mean', origin);
     this.lossWeight = cfg.loss_weight ?? 1;
     this.beta = cfg.beta ?? 1;
     if (!(this.beta > 0)) throw new ConfigError(`beta must be > 0`, { ...origin, path: `${origin.path}.beta` });
@@ -56,3 +55,23 @@ export class SmoothL1Loss {
     return tf.tidy(() => smoothL1Loss(pred, target, weight, this.beta, reductionOverride ?? this.reduction, avgFactor).mul(this.lossWeight));
   }
 }
+
+const lossWeightNumber = (cfg: ConfigNode, origin: ConfigOrigin): void => {
+  if (typeof cfg.loss_weight !== 'number') throw new ConfigError(`loss_weight must be a number, got ${JSON.stringify(cfg.loss_weight)}`, { ...origin, path: `${origin.path}.loss_weight` });
+};
+
+LOSSES.register('L1Loss', {
+  defaults: { reduction: 'mean', loss_weight: 1 } as ConfigNode,
+  build: (cfg, _ctx, origin) => {
+    lossWeightNumber(cfg, origin);
+    return new L1Loss(cfg as RegressionLossConfig, origin);
+  },
+});
+
+LOSSES.register('SmoothL1Loss', {
+  defaults: { beta: 1, reduction: 'mean', loss_weight: 1 } as ConfigNode,
+  build: (cfg, _ctx, origin) => {
+    lossWeightNumber(cfg, origin);
+    return new SmoothL1Loss(cfg as RegressionLossConfig, origin);
+  },
+});

@@ -1,9 +1,12 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONES, Module, NECKS, type ConfigNode, type Neck, type StateDict } from '@litv2/core';
+import { BACKBONES, HEADS, Module, NECKS, type ConfigNode, type Neck, type StateDict } from '@litv2/core';
 import { Fixture } from '@litv2/core/node';
-import { RetinaHead, type RetinaHeadConfig, type RetinaOutputs } from '../heads/retina_head';
-import { RetinaNet } from '../detectors/retinanet';
+import type { RetinaHead } from '../heads/retina_head';
+import '../builtin';
+import type { AnchorHeadOutputs } from '../heads/anchor_head';
+import { buildDetector } from '../detectors/detector';
+import { SingleStageDetector } from '../detectors/single_stage';
 import type { DetImgMeta } from '../structures/img_meta';
 import { nchwToNhwc } from './fixture';
 import { CheckReport, compareDetections } from './report';
@@ -39,10 +42,10 @@ export function isRetinaNetManifest(json: { meta?: Record<string, unknown> }): b
 class NeckHead extends Module {
   readonly neck: Neck;
   readonly bboxHead: RetinaHead;
-  constructor(neckCfg: ConfigNode, headCfg: RetinaHeadConfig) {
+  constructor(neckCfg: ConfigNode, headCfg: ConfigNode) {
     super();
     this.neck = this.addModule('neck', NECKS.build(neckCfg, undefined, { path: 'model.neck' }));
-    this.bboxHead = this.addModule('bbox_head', new RetinaHead(headCfg));
+    this.bboxHead = this.addModule('bbox_head', HEADS.build(headCfg, undefined, { path: 'model.bbox_head' }) as RetinaHead);
   }
 }
 
@@ -85,18 +88,18 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
   const report = new CheckReport(opts.atol ?? 1e-4, opts.rtol ?? 1e-4);
   const mode = opts.mode ?? (BACKBONES.has('LITv2') ? 'full' : 'neck-head');
   const variants = opts.variants ?? meta.variants ?? [''];
-  const headCfg = { ...(meta.config.bbox_head as unknown as RetinaHeadConfig), train_cfg: meta.config.train_cfg as never, test_cfg: meta.config.test_cfg as never };
+  const headCfg: ConfigNode = { ...meta.config.bbox_head, train_cfg: meta.config.train_cfg, test_cfg: meta.config.test_cfg };
 
   for (const variant of variants) {
     const pre = variant ? `${variant}.` : '';
     const tag = (s: string) => `${pre}${s}`;
     await tf.ready();
-    let model: RetinaNet | NeckHead;
+    let model: SingleStageDetector | NeckHead;
     if (mode === 'full') {
       const lws = meta.backbone_cfg.local_ws;
       const bcfg: ConfigNode = { ...meta.backbone_cfg, variant: 'det' };
       if (lws && !Array.isArray(lws)) bcfg.local_ws = lws[variant];
-      model = new RetinaNet({ backbone: bcfg, neck: meta.config.neck, bbox_head: meta.config.bbox_head, train_cfg: headCfg.train_cfg, test_cfg: headCfg.test_cfg });
+      model = buildDetector({ type: 'RetinaNet', backbone: bcfg, neck: meta.config.neck, bbox_head: meta.config.bbox_head, train_cfg: meta.config.train_cfg, test_cfg: meta.config.test_cfg }) as unknown as SingleStageDetector;
     } else {
       model = new NeckHead(meta.config.neck, headCfg);
     }
@@ -118,8 +121,8 @@ export async function checkRetinaNetFixture(opts: RetinaFixtureOptions): Promise
     const start = tf.memory().numTensors;
 
     const img = toNhwcTensor(fx.get('input'));
-    let outs: RetinaOutputs;
-    if (model instanceof RetinaNet) {
+    let outs: AnchorHeadOutputs;
+    if (model instanceof SingleStageDetector) {
       const feats = model.backbone.forward(img);
       for (let i = 0; i < feats.length; i++) {
         const name = tag(`backbone_out${i}`);

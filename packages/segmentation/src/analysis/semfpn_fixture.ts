@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { type ConfigNode, type StateDict } from '@litv2/core';
 import { Fixture, compareArrays, compareExact, type FixtureCheckOptions, type FixtureHandler, type FixtureManifest, type TensorComparison } from '@litv2/core/node';
-import { SEGMENTORS, type EncoderDecoder, type SegImageMeta } from '../models/encoder_decoder';
+import { segmentorFromConfig, type EncoderDecoder, type SegImageMeta } from '../models/encoder_decoder';
 import { resizeBilinear } from '../ops/resize';
 
 interface SemFpnCase {
@@ -77,7 +77,7 @@ export function loadSegBackboneWeights(file: string): StateDict {
 
 /** Builds the fixture's Semantic FPN and loads backbone (from `backboneWeights`) + neck/head (from the fixture) strictly. */
 export function buildSemFpnFromFixture(fx: Fixture, backboneWeights: string): EncoderDecoder {
-  const model = SEGMENTORS.build(semFpnModelConfig(fx), undefined, { file: fx.file, path: 'meta.config' });
+  const model = segmentorFromConfig(semFpnModelConfig(fx), { file: fx.file, path: 'meta.config' });
   const dict: StateDict = { ...loadSegBackboneWeights(backboneWeights), ...fx.params() };
   try {
     model.loadStateDict(dict, { strict: true });

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, PipelineDataset, Registry, applyPipeline, buildPipeline, initialSample, type ConfigNode, type ConfigOrigin, type Dataset, type Rng, type Sample, type SampleInfo } from '@litv2/core';
+import { ConfigError, DATASETS, PipelineDataset, applyPipeline, buildPipeline, initialSample, type ConfigNode, type ConfigOrigin, type Dataset, type DatasetBuildContext, type Rng, type Sample, type SampleInfo } from '@litv2/core';
 import { ADE20K_CLASSES, ADE20K_PALETTE } from './ade20k_meta';
 
 export interface SegDatasetOptions {
@@ -89,12 +89,6 @@ export function defaultPalette(n: number): [number, number, number][] {
   });
 }
 
-export interface DatasetBuildContext {
-  /** Relative `data_root`s resolve against this (the repository root). */
-  repoRoot: string;
-}
-
-export const SEG_DATASETS = new Registry<SegDataset, DatasetBuildContext>('dataset');
 
 const COMMON_DEFAULTS = {
   pipeline: [] as unknown,
@@ -152,10 +146,10 @@ function buildSegDataset(cfg: ConfigNode, ctx: DatasetBuildContext, origin: Conf
   return new SegDataset(opts, pipeline, origin);
 }
 
-SEG_DATASETS.register('CustomDataset', { defaults: COMMON_DEFAULTS, build: (cfg, ctx, origin) => buildSegDataset(cfg, ctx, origin, {}) });
+DATASETS.register('CustomDataset', { defaults: COMMON_DEFAULTS, build: (cfg, ctx, origin) => buildSegDataset(cfg, ctx, origin, {}) });
 
 // ADE20K fixes the suffixes and reduce_zero_label (label 0 = "other", ignored; 1..150 -> 0..149).
-SEG_DATASETS.register('ADE20KDataset', {
+DATASETS.register('ADE20KDataset', {
   defaults: COMMON_DEFAULTS,
   build: (cfg, ctx, origin) =>
     buildSegDataset(cfg, ctx, origin, { imgSuffix: '.jpg', segMapSuffix: '.png', reduceZeroLabel: true, ...(cfg.palette ? {} : { palette: ADE20K_PALETTE }) }, ADE20K_CLASSES),

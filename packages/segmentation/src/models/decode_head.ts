@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { Registry, type Module } from '@litv2/core';
+import type { Module } from '@litv2/core';
 
 /** Loss terms a decode head returns (mmseg names; the segmentor prefixes them with `decode.`). */
 export interface SegLosses {
@@ -20,4 +20,8 @@ export interface DecodeHead extends Module {
   losses(segLogit: tf.Tensor4D, labels: tf.Tensor3D): SegLosses;
 }
 
-export const DECODE_HEADS = new Registry<DecodeHead>('decode_head');
+/** Is a HEADS-built module a decode head (what EncoderDecoder can use as `decode_head`)? */
+export function isDecodeHead(m: Module): m is DecodeHead {
+  const h = m as unknown as Partial<DecodeHead>;
+  return typeof h.losses === 'function' && typeof h.numClasses === 'number' && typeof h.ignoreIndex === 'number';
+}

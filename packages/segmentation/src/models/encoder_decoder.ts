@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONES, ConfigError, LITv2Backbone, Module, NECKS, Registry, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
+import { BACKBONES, ConfigError, HEADS, LITv2Backbone, Module, NECKS, SEGMENTORS, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
 import { resizeBilinear } from '../ops/resize';
-import { DECODE_HEADS, type DecodeHead } from './decode_head';
-// Registers FPNHead in DECODE_HEADS, so any importer of the segmentor can build Semantic FPN configs.
+import { isDecodeHead, type DecodeHead } from './decode_head';
+// Registers FPNHead in HEADS, so any importer of the segmentor can build Semantic FPN configs.
 import './fpn_head';
 
 /** mmseg `test_cfg`: 'whole' image inference, or 'slide' windows of `crop_size` every `stride` ([h, w]). */
@@ -133,7 +133,6 @@ export class EncoderDecoder extends Module implements TrainableModel {
   }
 }
 
-export const SEGMENTORS = new Registry<EncoderDecoder>('segmentor');
 
 function parseTestCfg(node: unknown, origin: ConfigOrigin): SegTestCfg {
   const at = (k: string) => ({ ...origin, path: `${origin.path}.test_cfg${k ? `.${k}` : ''}` });
@@ -184,7 +183,15 @@ SEGMENTORS.register('EncoderDecoder', {
     // The from-scratch hint of a missing file must name model.pretrained, the key that set it here.
     if (cfg.pretrained && backbone instanceof LITv2Backbone) backbone.initCfgKey = at('pretrained').path;
     const neck = cfg.neck ? NECKS.build(cfg.neck as ConfigNode, undefined, at('neck')) : undefined;
-    const head = DECODE_HEADS.build(need('decode_head'), undefined, at('decode_head'));
+    const head = HEADS.build(need('decode_head'), undefined, at('decode_head'));
+    if (!isDecodeHead(head)) throw new ConfigError(`${String(need('decode_head').type)} is not a decode head`, at('decode_head.type'));
     return new EncoderDecoder(backbone, neck, head, parseTestCfg(cfg.test_cfg, origin));
   },
 });
+
+/** Builds a segmentor from an mmseg `model` node through SEGMENTORS (typed: only EncoderDecoder is registered). */
+export function segmentorFromConfig(node: ConfigNode, origin: ConfigOrigin = { path: 'model' }): EncoderDecoder {
+  const m = SEGMENTORS.build(node, undefined, origin);
+  if (!(m instanceof EncoderDecoder)) throw new ConfigError(`${String(node.type)} is not an EncoderDecoder`, { ...origin, path: `${origin.path}.type` });
+  return m;
+}

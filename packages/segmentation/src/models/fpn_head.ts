@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Conv2d, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
+import { buildChild, ConfigError, HEADS, Conv2d, CrossEntropyLoss, LOSSES, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { resizeBilinear, upsampleBy } from '../ops/resize';
-import { DECODE_HEADS, type DecodeHead, type SegLosses } from './decode_head';
+import type { DecodeHead, SegLosses } from './decode_head';
 import { Dropout2d } from './dropout2d';
-import { parseLossDecode, segAccuracy, segCrossEntropy, type LossDecodeCfg } from './losses';
+import { segAccuracy } from './losses';
 
 export interface FPNHeadOptions {
   inChannels: number[];
@@ -16,7 +16,8 @@ export interface FPNHeadOptions {
   actCfg: ActCfg | null;
   alignCorners: boolean;
   ignoreIndex: number;
-  lossDecode: LossDecodeCfg;
+  /** The built `loss_decode` (a softmax CrossEntropyLoss, mmseg's only decode loss here). */
+  lossDecode: CrossEntropyLoss;
 }
 
 /** One pyramid level's branch: ConvModules, each followed by a ×2 bilinear upsample except at the finest stride. */
@@ -116,9 +117,8 @@ export class FPNHead extends Module implements DecodeHead {
   losses(segLogit: tf.Tensor4D, labels: tf.Tensor3D): SegLosses {
     return tf.tidy(() => {
       const up = resizeBilinear(segLogit, [labels.shape[1], labels.shape[2]], this.alignCorners);
-      const ld = this.opts.lossDecode;
       return {
-        loss_seg: segCrossEntropy(up, labels, { ignoreIndex: this.ignoreIndex, classWeight: ld.class_weight, lossWeight: ld.loss_weight }),
+        loss_seg: this.opts.lossDecode.forwardPixels(up, labels, this.ignoreIndex),
         acc_seg: segAccuracy(up, labels),
       };
     });
@@ -167,6 +167,14 @@ export function fpnHeadFromConfig(cfg: ConfigNode, origin: ConfigOrigin): FPNHea
   }
 }
 
+/** `loss_decode`: built through LOSSES; decode heads use the softmax CE with mean reduction. */
+function lossDecodeFromConfig(node: unknown, origin: ConfigOrigin): CrossEntropyLoss {
+  const loss = buildChild(LOSSES, node, origin, [CrossEntropyLoss]);
+  if (loss.useSigmoid) throw new ConfigError('use_sigmoid: only the softmax cross-entropy is implemented for decode heads', { ...origin, path: `${origin.path}.use_sigmoid` });
+  if (loss.reduction !== 'mean') throw new ConfigError(`reduction '${loss.reduction}': decode heads average over pixels ('mean')`, { ...origin, path: `${origin.path}.reduction` });
+  return loss;
+}
+
 function buildFPNHead(cfg: ConfigNode, origin: ConfigOrigin, inChannels: number[], inIndex: number[]): FPNHead {
   return new FPNHead({
     inChannels,
@@ -179,11 +187,11 @@ function buildFPNHead(cfg: ConfigNode, origin: ConfigOrigin, inChannels: number[
     actCfg: readLayerCfg<ActCfg>(cfg.act_cfg, origin, 'act_cfg'),
     alignCorners: Boolean(cfg.align_corners),
     ignoreIndex: num(cfg.ignore_index, 'ignore_index', origin),
-    lossDecode: parseLossDecode(cfg.loss_decode, `${origin.path}.loss_decode`),
+    lossDecode: lossDecodeFromConfig(cfg.loss_decode, { ...origin, path: `${origin.path}.loss_decode` }),
   });
 }
 
-DECODE_HEADS.register('FPNHead', {
+HEADS.register('FPNHead', {
   defaults: {
     in_channels: undefined as unknown,
     in_index: -1 as unknown,

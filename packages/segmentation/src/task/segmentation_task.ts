@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Rng, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
+import { ConfigError, DATASETS, Rng, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
 import { encodeLabelPng, readLabelPng } from '@litv2/core/node';
 import { MiouAccumulator, formatMiouTable } from '../evaluation';
-import { SEGMENTORS, type EncoderDecoder } from '../models/encoder_decoder';
-import { SEG_DATASETS, SegDataset } from '../data/seg_dataset';
+import { segmentorFromConfig, type EncoderDecoder } from '../models/encoder_decoder';
+import { SegDataset } from '../data/seg_dataset';
 import '../data/transforms';
 
 const obj = (v: unknown): ConfigNode => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigNode) : {});
@@ -13,14 +13,16 @@ const obj = (v: unknown): ConfigNode => (v && typeof v === 'object' && !Array.is
 /** Builds `cfg.model` (mmseg EncoderDecoder config) into our model. */
 export function buildSegmentor(cfg: ConfigNode, configFile?: string): EncoderDecoder {
   if (!cfg.model || typeof cfg.model !== 'object') throw new ConfigError("missing 'model'", { file: configFile, path: 'model' });
-  return SEGMENTORS.build(cfg.model as ConfigNode, undefined, { file: configFile, path: 'model' });
+  return segmentorFromConfig(cfg.model as ConfigNode, { file: configFile, path: 'model' });
 }
 
 /** Builds `cfg.data[split]` (ADE20KDataset / CustomDataset with its pipeline). */
 export function buildSegDatasetFromConfig(cfg: ConfigNode, split: Split, repoRoot: string, configFile?: string): SegDataset {
   const node = obj(cfg.data)[split];
   if (!node || typeof node !== 'object') throw new ConfigError(`missing 'data.${split}'`, { file: configFile, path: `data.${split}` });
-  return SEG_DATASETS.build(node as ConfigNode, { repoRoot }, { file: configFile, path: `data.${split}` });
+  const ds = DATASETS.build(node as ConfigNode, { repoRoot, train: split === 'train' }, { file: configFile, path: `data.${split}` });
+  if (!(ds instanceof SegDataset)) throw new ConfigError(`${String((node as ConfigNode).type)} is not a segmentation dataset`, { file: configFile, path: `data.${split}.type` });
+  return ds;
 }
 
 /** The image of a prepared test sample as a [1, H, W, 3] tensor. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, Linear, Module, ModuleList, normal, setParam, xavierUniform, type BatchedNmsConfig, type ConfigOrigin } from '@litv2/core';
 import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderConfig } from '../../task_modules/coders/delta_xywh_coder';
-import { CrossEntropyLoss, type CrossEntropyLossConfig } from '../../losses/cross_entropy_loss';
+import { CrossEntropyLoss, type CrossEntropyLossConfig } from '@litv2/core';
 import { L1Loss, SmoothL1Loss, type RegressionLossConfig } from '../../losses/regression_losses';
 import { multiclassNms, type Detections } from '../../post_processing/multiclass_nms';
 import type { SamplingResult } from '../../task_modules/samplers/random_sampler';

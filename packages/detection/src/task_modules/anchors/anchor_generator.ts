@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigOrigin } from '@litv2/core';
+import { ConfigError, PRIOR_GENERATORS, type ConfigNode, type ConfigOrigin } from '@litv2/core';
 
 const f32 = Math.fround;
 
@@ -175,3 +175,22 @@ export function concatLevels<T extends Float32Array | Uint8Array>(levels: T[]): 
   }
   return out;
 }
+
+PRIOR_GENERATORS.register('AnchorGenerator', {
+  defaults: {
+    strides: undefined,
+    ratios: undefined,
+    scales: null,
+    base_sizes: null,
+    scale_major: true,
+    octave_base_scale: null,
+    scales_per_octave: null,
+    centers: null,
+    center_offset: 0,
+  } as ConfigNode,
+  build: (cfg, _ctx, origin) => {
+    if (!Array.isArray(cfg.ratios) || !cfg.ratios.every((r) => typeof r === 'number' && r > 0)) throw new ConfigError(`ratios must be a list of positive numbers`, { ...origin, path: `${origin.path}.ratios` });
+    const clean = Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== null)) as unknown as AnchorGeneratorConfig;
+    return new AnchorGenerator(clean, origin);
+  },
+});

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, type ConfigOrigin } from '@litv2/core';
+import { ConfigError, BBOX_ASSIGNERS, type ConfigNode, type ConfigOrigin } from '@litv2/core';
 import { bboxOverlaps } from '../../structures/bbox_overlaps';
 
 export interface MaxIoUAssignerConfig {
@@ -170,3 +170,23 @@ export class MaxIoUAssigner {
     });
   }
 }
+
+BBOX_ASSIGNERS.register('MaxIoUAssigner', {
+  defaults: {
+    pos_iou_thr: undefined,
+    neg_iou_thr: undefined,
+    min_pos_iou: 0,
+    gt_max_assign_all: true,
+    ignore_iof_thr: -1,
+    ignore_wrt_candidates: true,
+    match_low_quality: true,
+    gpu_assign_thr: -1,
+    iou_calculator: { type: 'BboxOverlaps2D' },
+  } as ConfigNode,
+  build: (cfg, _ctx, origin) => {
+    for (const k of ['min_pos_iou', 'ignore_iof_thr', 'gpu_assign_thr']) {
+      if (typeof cfg[k] !== 'number') throw new ConfigError(`${k} must be a number, got ${JSON.stringify(cfg[k])}`, { ...origin, path: `${origin.path}.${k}` });
+    }
+    return new MaxIoUAssigner(cfg as unknown as MaxIoUAssignerConfig, origin);
+  },
+});

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, type ConfigOrigin } from '@litv2/core';
+import { ConfigError, BBOX_CODERS, type ConfigNode, type ConfigOrigin } from '@litv2/core';
 import { columns } from '../../structures/columns';
 
 export interface DeltaXYWHCoderConfig {
@@ -91,3 +91,8 @@ export class DeltaXYWHBBoxCoder {
     });
   }
 }
+
+BBOX_CODERS.register('DeltaXYWHBBoxCoder', {
+  defaults: { target_means: [0, 0, 0, 0], target_stds: [1, 1, 1, 1], clip_border: true } as ConfigNode,
+  build: (cfg, _ctx, origin) => new DeltaXYWHBBoxCoder(cfg as DeltaXYWHCoderConfig, origin),
+});

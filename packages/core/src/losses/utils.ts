@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError, type ConfigOrigin } from '../registry/registry';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 
@@ -25,7 +26,7 @@ export function weightReduceLoss(loss: tf.Tensor, weight: tf.Tensor | null | und
   });
 }
 
-export function checkReduction(r: unknown, where: string): Reduction {
+export function checkReduction(r: unknown, origin: ConfigOrigin): Reduction {
   if (r === 'none' || r === 'mean' || r === 'sum') return r;
-  throw new Error(`${where}: reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(r)}`);
+  throw new ConfigError(`reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(r)}`, { ...origin, path: `${origin.path}.reduction` });
 }
