@@ -20,7 +20,7 @@ export const OPTIMIZER_SCHEMAS: Record<string, KeySchema> = {
 
 const SECTIONS: KeySchema = {
   runner: { type: 'string', max_epochs: 'count', max_iters: 'count' },
-  optimizer_config: { type: 'string', grad_clip: { ...GRAD_CLIP } as KeySchema },
+  optimizer_config: { type: 'string', grad_clip: 'mapping|null' },
   checkpoint_config: { interval: 'count|integer', by_epoch: 'boolean', max_keep_ckpts: 'integer', save_optimizer: 'boolean', out_dir: 'string|null', save_last: 'boolean' },
   evaluation: { interval: 'count', by_epoch: 'boolean', metric: 'string|string[]', save_best: 'string|null', classwise: 'boolean', pre_eval: 'boolean' },
   log_config: { interval: 'count', hooks: 'list' },
@@ -107,6 +107,8 @@ export function validateRunConfig(cfg: ConfigNode, origin: Omit<ValidateOrigin, 
     const other = type === 'EpochBasedRunner' ? 'max_iters' : 'max_epochs';
     if (runner[other] !== undefined) throw new ConfigError(`${type} counts ${need}, not ${other}`, where(`runner.${other}`));
   }
+  const clip = (cfg.optimizer_config as ConfigNode | undefined)?.grad_clip;
+  if (isMapping(clip)) validateKeys(clip, GRAD_CLIP, { ...origin, path: 'optimizer_config.grad_clip' }, { required: ['max_norm'] });
   const ck = cfg.checkpoint_config as ConfigNode | undefined;
   if (isMapping(ck) && typeof ck.interval === 'number' && ck.interval < 1 && ck.interval !== -1) {
     throw new ConfigError(`interval must be >= 1 (or -1: never), got ${ck.interval}`, where('checkpoint_config.interval'));

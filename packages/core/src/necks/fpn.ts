@@ -4,7 +4,7 @@ import { xavierUniform } from '../nn/init';
 import { Conv2d } from '../nn/layers';
 import { ConfigError, type ConfigOrigin } from '../registry/registry';
 import { NECKS, type Neck } from '../registry/registries';
-import { ConvModule, type ActCfg, type NormCfg } from '../nn/conv_module';
+import { actCfgFromConfig, ConvModule, normCfgFromConfig, type ActCfg, type NormCfg } from '../nn/conv_module';
 import { setParam } from '../nn/init';
 
 export type ExtraConvsSource = 'on_input' | 'on_lateral' | 'on_output';
@@ -169,6 +169,7 @@ NECKS.register<FPNConfig & Record<string, unknown>>('FPN', {
     for (const k of ['in_channels', 'out_channels', 'num_outs'] as const) {
       if (cfg[k] === undefined) throw new ConfigError(`missing required key '${k}'`, { ...origin, path: `${origin.path}.${k}` });
     }
-    return new FPN(cfg, origin);
+    const at = (k: string) => ({ ...origin, path: `${origin.path}.${k}` });
+    return new FPN({ ...cfg, norm_cfg: normCfgFromConfig(cfg.norm_cfg, at('norm_cfg')), act_cfg: actCfgFromConfig(cfg.act_cfg, at('act_cfg')) }, origin);
   },
 });

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { BatchNorm2d, Conv2d, GroupNorm } from './layers';
-import { ConfigError } from '../registry/registry';
+import { ConfigError, type ConfigNode, type ConfigOrigin } from '../registry/registry';
+import { validateKeys, type KeySchema } from '../config/validate';
+import { isMapping } from '../config/tree';
+import { didYouMean } from '../utils/suggest';
 
 /** mmcv-style `norm_cfg`: `{type: 'BN' | 'SyncBN' | 'GN', num_groups?, eps?, requires_grad?}`. */
 export interface NormCfg {
@@ -72,4 +75,32 @@ export class ConvModule extends Module {
       return this.act ? tf.relu(y) : y;
     });
   }
+}
+
+/** Accepted keys per mmcv norm layer type (eps / requires_grad as mmcv's build_norm_layer takes them). */
+const NORM_KEYS: Record<string, KeySchema> = {
+  BN: { type: 'string', eps: 'positive', momentum: 'fraction', requires_grad: 'boolean' },
+  BN2d: { type: 'string', eps: 'positive', momentum: 'fraction', requires_grad: 'boolean' },
+  SyncBN: { type: 'string', eps: 'positive', momentum: 'fraction', requires_grad: 'boolean' },
+  GN: { type: 'string', num_groups: 'count', eps: 'positive', affine: 'boolean', requires_grad: 'boolean' },
+};
+const ACT_KEYS: Record<string, KeySchema> = { ReLU: { type: 'string', inplace: 'boolean' } };
+
+function layerCfgFromConfig(node: unknown, origin: ConfigOrigin, kind: string, table: Record<string, KeySchema>): ConfigNode | null {
+  if (node === null || node === undefined) return null;
+  if (!isMapping(node) || typeof node.type !== 'string') throw new ConfigError('expected a mapping with a type, or null', origin);
+  const schema = table[node.type];
+  if (!schema) throw new ConfigError(`unsupported ${kind} type '${node.type}'${didYouMean(node.type, Object.keys(table))} (expected ${Object.keys(table).join(', ')})`, { ...origin, path: `${origin.path}.type` });
+  validateKeys(node, schema, origin, { required: node.type === 'GN' ? ['num_groups'] : [] });
+  return node;
+}
+
+/** Validates an mmcv `norm_cfg` node (type, keys, values) with the dotted key in errors; null stays null. */
+export function normCfgFromConfig(node: unknown, origin: ConfigOrigin): NormCfg | null {
+  return layerCfgFromConfig(node, origin, 'norm_cfg', NORM_KEYS) as NormCfg | null;
+}
+
+/** Validates an mmcv `act_cfg` node; null stays null (no activation). */
+export function actCfgFromConfig(node: unknown, origin: ConfigOrigin): ActCfg | null {
+  return layerCfgFromConfig(node, origin, 'act_cfg', ACT_KEYS) as ActCfg | null;
 }

@@ -87,6 +87,8 @@ export function buildCocoDataset(cfg: CocoDatasetConfig, opts: BuildCocoOptions)
   if (typeof cfg.ann_file !== 'string') throw new ConfigError(`ann_file must be a path`, at('ann_file'));
   const root = cfg.data_root ? path.resolve(opts.repoRoot, cfg.data_root) : opts.repoRoot;
   const annFile = path.resolve(root, cfg.ann_file);
+  // The pipeline is a config: its errors come before any file is read.
+  const pipeline = buildPipeline(cfg.pipeline, at('pipeline'), { dataRoot: root });
   if (!fs.existsSync(annFile)) {
     const isCoco = /coco/i.test(annFile);
     throw new ConfigError(`annotation file ${annFile} not found${isCoco ? `. ${COCO_HINT}` : ''}`, at('ann_file'));
@@ -139,7 +141,6 @@ export function buildCocoDataset(cfg: CocoDatasetConfig, opts: BuildCocoOptions)
     infos.push({ index: infos.length, filename, imgPrefix, height: img.height, width: img.width, ann, extra: { img_id: img.id } });
     imgIds.push(img.id);
   }
-  const pipeline = buildPipeline(cfg.pipeline, at('pipeline'), { dataRoot: root });
   return new CocoDetDataset(infos, pipeline, classes, coco, catIds, imgIds);
 }
 

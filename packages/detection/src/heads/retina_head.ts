@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Conv2d, ConvModule, HEADS, ModuleList, nextSeed, setParam, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
+import { ConfigError, Conv2d, ConvModule, HEADS, normCfgFromConfig, ModuleList, nextSeed, setParam, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { AnchorHead, ANCHOR_HEAD_DEFAULTS, anchorHeadPartsFromConfig, type AnchorHeadParts } from './anchor_head';
 
 export interface RetinaHeadLayers {
@@ -68,7 +68,7 @@ export function retinaHeadFromConfig(cfg: ConfigNode, origin: ConfigOrigin): Ret
   if (!Number.isInteger(stacked) || (stacked as number) < 0) throw new ConfigError(`stacked_convs must be an integer >= 0, got ${JSON.stringify(stacked)}`, at('stacked_convs'));
   if (cfg.conv_cfg !== null && cfg.conv_cfg !== undefined) throw new ConfigError('only conv_cfg: null (plain Conv2d) is supported', at('conv_cfg'));
   const parts = anchorHeadPartsFromConfig(cfg, origin);
-  return new RetinaHead(parts, { inChannels: cfg.in_channels as number, featChannels: cfg.feat_channels as number, stackedConvs: stacked as number, normCfg: (cfg.norm_cfg as NormCfg | null) ?? null });
+  return new RetinaHead(parts, { inChannels: cfg.in_channels as number, featChannels: cfg.feat_channels as number, stackedConvs: stacked as number, normCfg: normCfgFromConfig(cfg.norm_cfg, at('norm_cfg')) });
 }
 
 HEADS.register('RetinaHead', {

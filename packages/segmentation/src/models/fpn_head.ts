@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildChild, ConfigError, HEADS, Conv2d, CrossEntropyLoss, LOSSES, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
+import { actCfgFromConfig, buildChild, ConfigError, HEADS, normCfgFromConfig, Conv2d, CrossEntropyLoss, LOSSES, ConvModule, Module, ModuleList, kaimingNormalFanOut, normal, type ActCfg, type ConfigNode, type ConfigOrigin, type NormCfg } from '@litv2/core';
 import { resizeBilinear, upsampleBy } from '../ops/resize';
 import type { DecodeHead, SegLosses } from './decode_head';
 import { Dropout2d } from './dropout2d';
@@ -136,13 +136,6 @@ function initConvModule(m: ConvModule): void {
 }
 
 /** Reads an optional `norm_cfg` / `act_cfg` node (a mapping with a `type`, or null). */
-function readLayerCfg<T extends { type: string }>(node: unknown, origin: ConfigOrigin, key: string): T | null {
-  if (node === null || node === undefined) return null;
-  if (typeof node !== 'object' || Array.isArray(node) || typeof (node as ConfigNode).type !== 'string') {
-    throw new ConfigError('expected a mapping with a type, or null', { ...origin, path: `${origin.path}.${key}` });
-  }
-  return node as T;
-}
 
 const num = (v: unknown, key: string, origin: ConfigOrigin): number => {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`expected a number, got ${JSON.stringify(v)}`, { ...origin, path: `${origin.path}.${key}` });
@@ -183,8 +176,8 @@ function buildFPNHead(cfg: ConfigNode, origin: ConfigOrigin, inChannels: number[
     channels: num(cfg.channels, 'channels', origin),
     numClasses: num(cfg.num_classes, 'num_classes', origin),
     dropoutRatio: num(cfg.dropout_ratio, 'dropout_ratio', origin),
-    normCfg: readLayerCfg<NormCfg>(cfg.norm_cfg, origin, 'norm_cfg'),
-    actCfg: readLayerCfg<ActCfg>(cfg.act_cfg, origin, 'act_cfg'),
+    normCfg: normCfgFromConfig(cfg.norm_cfg, { ...origin, path: `${origin.path}.norm_cfg` }),
+    actCfg: actCfgFromConfig(cfg.act_cfg, { ...origin, path: `${origin.path}.act_cfg` }),
     alignCorners: Boolean(cfg.align_corners),
     ignoreIndex: num(cfg.ignore_index, 'ignore_index', origin),
     lossDecode: lossDecodeFromConfig(cfg.loss_decode, { ...origin, path: `${origin.path}.loss_decode` }),
