@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 /**
  * WebGPU in Node through Dawn (npm `webgpu`, a prebuilt `dawn.node`) under `@tensorflow/tfjs-backend-webgpu`.
@@ -46,16 +47,36 @@ export function dawnArgs(env: Record<string, string | undefined> = process.env):
 
 let done: Promise<WebGpuSetup> | undefined;
 
+/**
+ * The `webgpu` package is an ES module wrapping `dist/<platform>-<arch>/dawn.node`. Where ES modules cannot be
+ * imported (jest's CommonJS runtime) the add-on is loaded directly; it exports the same `create` / `globals`.
+ */
+async function loadDawn(): Promise<DawnModule> {
+  try {
+    const mod = (await import('webgpu')) as unknown as DawnModule & { default?: DawnModule };
+    return typeof mod.create === 'function' ? mod : (mod.default as DawnModule);
+  } catch (e) {
+    const req = createRequire(path.join(process.cwd(), 'package.json'));
+    let pkg: string;
+    try {
+      pkg = req.resolve('webgpu/package.json');
+    } catch {
+      throw e;
+    }
+    const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+    return req(path.join(path.dirname(pkg), 'dist', `${process.platform}-${arch}`, 'dawn.node')) as DawnModule;
+  }
+}
+
 /** Installs Dawn as `navigator.gpu`, probes an adapter, imports the tfjs webgpu backend and selects it. */
 export function setupWebGpu(defaultArgs?: string[]): Promise<WebGpuSetup> {
   done ??= (async () => {
     const args = process.env.LITV2_DAWN_ARGS?.trim() || !defaultArgs ? dawnArgs() : defaultArgs;
     // EGL without a display: llvmpipe and headless GPU drivers need the surfaceless platform.
     if (args.includes('backend=opengles') && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
-    const req = createRequire(process.cwd() + '/');
     let dawn: DawnModule;
     try {
-      dawn = req('webgpu') as DawnModule;
+      dawn = await loadDawn();
     } catch (e) {
       throw new Error(`LITV2_BACKEND=webgpu: Dawn's Node bindings did not load (${(e as Error).message.split('\n')[0]}); ${INSTALL_HINT}`);
     }
