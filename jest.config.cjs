@@ -7,6 +7,9 @@ const swc = {
 // into CommonJS for jest like our own sources.
 const swcJs = { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } };
 const esmOnly = ['vega[^/]*', 'd3-[^/]*', 'internmap', 'delaunator', 'robust-predicates', 'json-stringify-pretty-compact'];
+// Dawn's GL ES path (the webgpu tests on Mesa llvmpipe) reads EGL_PLATFORM from the real process environment,
+// which code inside a jest worker cannot change (jest hands tests a copy): set it for the workers here.
+if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/tools'],

@@ -22,7 +22,7 @@ export interface CoreBenchArgs {
   outDir: string;
 }
 
-const CORE_USAGE = '[--task core] [--backends native,wasm,cpu] [--threads 1,2] [--sections kernels,litv2,attention] [--no-before] [--full] [--out-dir DIR]';
+const CORE_USAGE = '[--task core] [--backends native,wasm,cpu,webgpu] [--threads 1,2] [--sections kernels,litv2,attention] [--no-before] [--full] [--out-dir DIR]';
 
 export function parseCoreArgs(argv: string[]): CoreBenchArgs {
   const f = toolFlags(parseArgs(argv), { allowed: ['backends', 'threads', 'sections', 'full', 'no-before', 'out-dir'], usage: CORE_USAGE });
@@ -35,7 +35,7 @@ export function parseCoreArgs(argv: string[]): CoreBenchArgs {
     noBefore: f.bool('no-before'),
     outDir: f.string('out-dir') ?? 'work_dirs/benchmark',
   };
-  for (const b of args.backends) if (!['native', 'wasm', 'cpu'].includes(b)) f.fail(`--backends: unknown backend '${b}' (native, wasm, cpu)`);
+  for (const b of args.backends) if (!['native', 'wasm', 'cpu', 'webgpu'].includes(b)) f.fail(`--backends: unknown backend '${b}' (native, wasm, cpu, webgpu)`);
   for (const s of args.sections) if (!['kernels', 'litv2', 'attention'].includes(s)) f.fail(`--sections: unknown section '${s}' (kernels, litv2, attention)`);
   if (args.threads.some((t) => !Number.isInteger(t) || t < 1)) f.fail('--threads: positive integers, e.g. 1,2');
   return args;
@@ -56,7 +56,10 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void,
   const info = await initBackend({ backend: spec.backend, quiet: true });
   const rec: BenchRecord = { backend: info.description, tf_backend: tf.getBackend() };
   log(`[${spec.backend}] ${info.description}`);
-  const slow = spec.backend === 'cpu' && !spec.full;
+  // The pure-JS cpu backend and webgpu on a software rasteriser (Mesa llvmpipe, SwiftShader) take minutes per
+  // batch-8 step: batch 1 only unless --full.
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(info.description);
+  const slow = (spec.backend === 'cpu' || (spec.backend === 'webgpu' && software)) && !spec.full;
   if (spec.sections.includes('kernels') && info.nativeKernels) {
     log('  kernel                                                    before ->  after (pure-JS tfjs cpu -> native)');
     const ks = await benchmarkKernels({ before: !spec.noBefore, log });
@@ -77,7 +80,7 @@ export async function runBenchWorker(spec: WorkerSpec, log: (s: string) => void,
       log(`  litv2 failed: ${msg}`);
       rec['litv2_s.error'] = msg;
     }
-    if (slow) rec['litv2_s.note'] = 'pure-JS cpu: eval batch 1 only (batch 8 and training take many minutes; --full runs them)';
+    if (slow) rec['litv2_s.note'] = `${spec.backend === 'cpu' ? 'pure-JS cpu' : 'webgpu on a software adapter'}: eval batch 1 only (batch 8 and training take many minutes; --full runs them)`;
   }
   save(rec);
   // An aborted wasm runtime cannot run anything else.

@@ -26,14 +26,17 @@ async function timeTrainStep(model: LITv2, tb: number, runs: number, rec: BenchR
   const labels = tf.tensor1d(Array.from({ length: tb }, (_, i) => (i * 37) % 1000), 'int32');
   const vars = named.map(([, v]) => v);
   try {
-    const step = () => {
-      tf.tidy(() => {
+    // Reads back asynchronously: GPU backends (webgpu) have no synchronous read.
+    const step = async () => {
+      const value = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x), labels), vars);
         const byName: Record<string, tf.Tensor> = {};
         named.forEach(([n, v]) => (byName[n] = grads[v.name]));
         opt.step(byName);
-        value.dataSync();
+        return value;
       });
+      await value.data();
+      value.dispose();
     };
     await timeIt(step, 0, 1);
     const before = tf.memory().numTensors;
@@ -67,10 +70,10 @@ export async function benchmarkLITv2(opts: ModelBenchOptions): Promise<BenchReco
   model.eval();
   for (const bs of opts.evalBatches ?? [1, 8]) {
     const x = tf.randomNormal([bs, 224, 224, 3], 0, 1, 'float32', nextSeed()) as tf.Tensor4D;
-    const t = await timeIt(() => {
-      tf.tidy(() => {
-        model.forward(x).dataSync();
-      });
+    const t = await timeIt(async () => {
+      const y = tf.tidy(() => model.forward(x));
+      await y.data();
+      y.dispose();
     }, bs === 1 ? runs * 2 : runs, 1);
     x.dispose();
     note(`eval_bs${bs}`, t, bs);

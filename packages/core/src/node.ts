@@ -44,3 +44,4 @@ export * from './analysis/log_files';
 export * from './analysis/render_chart';
 export * from './analysis/curve_hook';
 export * from './analysis/browse';
+export * from './backend/webgpu';

@@ -137,11 +137,15 @@ export class HiLo extends Module {
     const wg = wp / s;
     // `view` (a reshape that saves nothing for the gradient) wherever a plain reshape would keep a
     // tensor alive on the tape only for its shape.
-    const qkv = view(this.h_qkv!.forward(xp), [b, hg, s, wg, s, 3, nh, d]) // channels [q|k|v] head-major
-      .transpose([5, 0, 1, 3, 6, 2, 4, 7]); // [3, B, hg, wg, nh, s, s, d]
+    // Window partition in two transposes of rank <= 5 (the webgpu backend's shaders stop at rank 6).
+    const rows = view(this.h_qkv!.forward(xp), [b * hg, s, wg, s * 3 * hDim]) // channels [q|k|v] head-major
+      .transpose([0, 2, 1, 3]); // [B·hg, wg, s, s·3·nh·d]
+    const qkv = view(rows, [b * hg * wg, s * s, 3, nh, d]).transpose([2, 0, 3, 1, 4]); // [3, B·hg·wg, nh, s·s, d]
     const [q, k, v] = tf.unstack(view(qkv, [3, b * hg * wg * nh, s * s, d]), 0) as tf.Tensor3D[];
-    const o = view(attention(q, k, v, scale), [b, hg, wg, nh, s, s, d]) // from [B·hg·wg·nh, s·s, d]
-      .transpose([0, 1, 4, 2, 5, 3, 6]) // [B, hg, s, wg, s, nh, d]
+    const heads = view(attention(q, k, v, scale), [b * hg * wg, nh, s * s, d]) // from [B·hg·wg·nh, s·s, d]
+      .transpose([0, 2, 1, 3]); // [B·hg·wg, s·s, nh, d]
+    const o = view(heads, [b * hg, wg, s, s * hDim])
+      .transpose([0, 2, 1, 3]) // [B·hg, s, wg, s·nh·d]
       .reshape([b, hp, wp, hDim]);
     return this.h_proj!.forward(o) as tf.Tensor4D;
   }

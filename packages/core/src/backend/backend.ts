@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { setupWebGpu } from './webgpu/setup';
 
 /** Names accepted by `LITV2_BACKEND` and `initBackend({ backend })`. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   /** What was requested (env, option or 'auto'). */
   requested: string;
-  /** The tfjs backend name that runs (`tensorflow`, `cpu`, `wasm`). */
+  /** The tfjs backend name that runs (`tensorflow`, `webgpu`, `cpu`, `wasm`). */
   tfBackend: string;
   /** Human description, printed once. */
   description: string;
@@ -48,6 +50,17 @@ async function select(requested: string): Promise<BackendInfo> {
     }
     if (!auto) throw new Error(`LITV2_BACKEND=${requested}: @tensorflow/tfjs-node-gpu is not installed or failed to load`);
   }
+  // WebGPU through Dawn. Automatic selection tries it only where an NVIDIA device node exists (Vulkan, a real
+  // GPU): on CPU-only machines Dawn's GL ES path over llvmpipe works but is far slower than the native kernels.
+  if (want === 'webgpu' || (auto && fs.existsSync('/dev/nvidiactl') && tryRequire('webgpu'))) {
+    try {
+      const gpu = await setupWebGpu(auto && !process.env.LITV2_DAWN_ARGS ? ['backend=vulkan'] : undefined);
+      return { requested, tfBackend: 'webgpu', description: `webgpu (Dawn ${gpu.dawnArgs.join(' ')}; ${gpu.adapter})`, nativeKernels: false };
+    } catch (e) {
+      if (!auto) throw e;
+      console.warn(`[litv2] webgpu unavailable (${(e as Error).message.split('\n')[0]}); trying the next backend`);
+    }
+  }
   if (auto || want === 'tensorflow' || want === 'node') {
     if (tryRequire('@tensorflow/tfjs-node') && (await tf.setBackend('tensorflow'))) {
       return { requested, tfBackend: 'tensorflow', description: 'tfjs-node (libtensorflow, CPU)', nativeKernels: false };
@@ -71,11 +84,12 @@ async function select(requested: string): Promise<BackendInfo> {
     }
     return { requested, tfBackend: 'cpu', description: 'tfjs cpu (pure JS)', nativeKernels: false };
   }
-  throw new Error(`LITV2_BACKEND=${requested}: unknown backend (expected one of tensorflow-gpu, tensorflow, native, wasm, cpu)`);
+  throw new Error(`LITV2_BACKEND=${requested}: unknown backend (expected one of tensorflow-gpu, webgpu, tensorflow, native, wasm, cpu)`);
 }
 
 /**
- * Chooses the tensor backend once per process: tfjs-node-gpu, then tfjs-node, then the cpu backend
+ * Chooses the tensor backend once per process: tfjs-node-gpu, then webgpu (Dawn; only where an NVIDIA device
+ * exists), then tfjs-node, then the cpu backend
  * with native kernels (plain cpu when they are not built). `LITV2_BACKEND` forces a choice.
  */
 export function initBackend(opts: { backend?: string; quiet?: boolean } = {}): Promise<BackendInfo> {

@@ -166,12 +166,12 @@ export function compareArrays(name: string, actual: ArrayLike<number>, expected:
 }
 
 /** Compares a produced tensor with a fixture tensor of the same layout. */
-export function compareTensor(name: string, actual: tf.Tensor, fx: Fixture, expectedName: string, tol: Tolerance): TensorComparison {
+export async function compareTensor(name: string, actual: tf.Tensor, fx: Fixture, expectedName: string, tol: Tolerance): Promise<TensorComparison> {
   const e = fx.entry(expectedName);
   if (actual.shape.join(',') !== e.shape.join(',')) {
     return { name, shape: actual.shape, maxAbs: Infinity, maxRel: Infinity, ok: false, detail: `shape [${actual.shape}] != expected [${e.shape}]` };
   }
-  return compareArrays(name, actual.dataSync(), fx.array(expectedName), e.shape, tol);
+  return compareArrays(name, await actual.data(), fx.array(expectedName), e.shape, tol);
 }
 
 /** An exact check of a derived number (FLOPs, parameter count, head split). */

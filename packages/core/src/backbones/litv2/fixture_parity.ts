@@ -32,11 +32,16 @@ function toReferenceLayout(t: tf.Tensor, refShape: number[], refIsNhwc = false):
   });
 }
 
-function compareToRef(name: string, ours: tf.Tensor, fx: Fixture, opts: FixtureCheckOptions, refIsNhwc = false): TensorComparison {
+/** Comparisons in the order made; tensor ones resolve once read back (GPU backends read asynchronously). */
+type Rows = (TensorComparison | Promise<TensorComparison>)[];
+
+/** Copies `ours` in the reference layout now (taps run mid-forward) and compares it once it is read back. */
+async function compareToRef(name: string, ours: tf.Tensor, fx: Fixture, opts: FixtureCheckOptions, refIsNhwc = false): Promise<TensorComparison> {
   const e = fx.entry(name);
-  const t = toReferenceLayout(ours, e.shape, refIsNhwc);
+  // kept: a tap may run inside the caller's tidy, which ends before the read does.
+  const t = tf.keep(toReferenceLayout(ours, e.shape, refIsNhwc));
   try {
-    return compareTensor(name, t, fx, name, opts);
+    return await compareTensor(name, t, fx, name, opts);
   } finally {
     t.dispose();
   }
@@ -72,7 +77,7 @@ export const hiloFixtureHandler: FixtureHandler = {
     try {
       loadParams(fx, hilo, fx.params(), true);
       hilo.eval();
-      const rows: TensorComparison[] = [];
+      const rows: Rows = [];
       const derived = fx.meta.derived as Meta | undefined;
       if (derived) {
         const s = hilo.split;
@@ -101,7 +106,7 @@ export const hiloFixtureHandler: FixtureHandler = {
         tf.dispose([r.out, r.hifi, r.lofi].filter((t): t is tf.Tensor4D => !!t));
         if (tag in flopsRef) rows.push(compareExact(`flops_${tag}`, hilo.flops(h, w), flopsRef[tag]));
       }
-      return rows;
+      return Promise.all(rows);
     } finally {
       hilo.dispose();
     }
@@ -119,7 +124,7 @@ export const dtmFixtureHandler: FixtureHandler = {
     try {
       loadParams(fx, dtm, fx.params(), true);
       dtm.eval();
-      const rows: TensorComparison[] = [];
+      const rows: Rows = [];
       for (const c of field<Meta[]>(fx, fx.meta, 'cases', 'meta')) {
         const tag = `${c.H}x${c.W}`;
         const x = fx.tensor(`x_${tag}`);
@@ -132,7 +137,7 @@ export const dtmFixtureHandler: FixtureHandler = {
         rows.push(compareToRef(`out_${tag}`, out, fx, opts));
         tf.dispose([x, xm, out]);
       }
-      return rows;
+      return Promise.all(rows);
     } finally {
       dtm.dispose();
     }
@@ -140,7 +145,7 @@ export const dtmFixtureHandler: FixtureHandler = {
 };
 
 /** Runs a traced forward and compares every tapped tensor the fixture holds. */
-function tapInto(fx: Fixture, opts: FixtureCheckOptions, rows: TensorComparison[], prefix = '') {
+function tapInto(fx: Fixture, opts: FixtureCheckOptions, rows: Rows, prefix = '') {
   return (name: string, t: tf.Tensor) => {
     const ref = prefix + name;
     if (fx.has(ref) && fx.entry(ref).role !== 'param') rows.push(compareToRef(ref, t, fx, opts));
@@ -157,7 +162,7 @@ export const litv2ClsFixtureHandler: FixtureHandler = {
     try {
       loadParams(fx, model, fx.params(), true);
       model.eval();
-      const rows: TensorComparison[] = [];
+      const rows: Rows = [];
       if (typeof fx.meta.param_count === 'number') rows.push(compareExact('param_count', model.numParameters(), fx.meta.param_count));
       const inputName = fx.list('input')[0]?.name;
       if (!inputName) throw new Error(`${fx.file}: no tensor with role 'input'`);
@@ -167,7 +172,7 @@ export const litv2ClsFixtureHandler: FixtureHandler = {
       opts.log?.(`  running LITv2 (embed ${model.cfg.embed_dim}, depths ${model.cfg.depths}) on [${xm.shape}] NHWC`);
       const logits = model.forward(xm, tapInto(fx, opts, rows));
       tf.dispose([xm, logits]);
-      return rows;
+      return Promise.all(rows);
     } finally {
       model.dispose();
     }
@@ -181,7 +186,7 @@ export const litv2BackboneFixtureHandler: FixtureHandler = {
   async run(fx, opts) {
     const ctor = field<Meta>(fx, fx.meta, 'ctor', 'meta');
     const wsByVariant = field<Record<string, number[]>>(fx, ctor, 'local_ws', 'meta.ctor');
-    const rows: TensorComparison[] = [];
+    const rows: Rows = [];
     const built = new Map<string, LITv2Backbone>();
     try {
       for (const c of field<Meta[]>(fx, fx.meta, 'cases', 'meta')) {
@@ -211,7 +216,7 @@ export const litv2BackboneFixtureHandler: FixtureHandler = {
         });
         tf.dispose([xm, ...outs]);
       }
-      return rows;
+      return Promise.all(rows);
     } finally {
       for (const bb of built.values()) bb.dispose();
     }

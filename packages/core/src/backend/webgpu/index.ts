@@ -1,0 +1,2 @@
+export { setupWebGpu, dawnArgs, type WebGpuSetup } from './setup';
+export { guardSyncReads } from './sync_guard';
