@@ -45,3 +45,8 @@ export * from './analysis/render_chart';
 export * from './analysis/curve_hook';
 export * from './analysis/browse';
 export * from './backend/webgpu';
+
+export * from './distributed/gloo';
+export * from './distributed/launch';
+export * from './distributed/data_parallel';
+export * from './distributed/config_hash';

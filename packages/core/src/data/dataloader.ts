@@ -23,6 +23,12 @@ export interface DataLoaderOptions<B extends Batch = Batch> {
   groupByAspect?: boolean;
   /** Log and skip samples whose loading throws (default: stop with the error). */
   skipBadSamples?: boolean;
+  /**
+   * Data-parallel shard (torch DistributedSampler / mmdet DistributedGroupSampler): every rank draws the same
+   * epoch order from the shared seed, pads it so each rank gets as many samples (repeating from the start),
+   * and keeps every `worldSize`-th sample (grouped by aspect: every `worldSize`-th batch) from `rank`.
+   */
+  shard?: { rank: number; worldSize: number };
   log?: (line: string) => void;
 }
 
@@ -47,6 +53,10 @@ export class DataLoader<B extends Batch = Batch> {
     this.seed = (opts.seed ?? nextSeed()) >>> 0;
     this.collateFn = opts.collate ?? (defaultCollate as unknown as CollateFn<B>);
     this.prefetch = opts.prefetch ?? 2;
+    const sh = opts.shard;
+    if (sh && !(Number.isInteger(sh.worldSize) && sh.worldSize >= 1 && Number.isInteger(sh.rank) && sh.rank >= 0 && sh.rank < sh.worldSize)) {
+      throw new Error(`DataLoader: shard rank ${sh.rank} of world size ${sh.worldSize} is out of range`);
+    }
   }
 
   /** Replaces the seed (resume restores the seed of the interrupted run). */
@@ -58,9 +68,14 @@ export class DataLoader<B extends Batch = Batch> {
   order(epoch: number): number[] {
     const n = this.dataset.length;
     const rng = new Rng(mixSeed(this.seed, epoch, 0x5eed));
-    if (this.opts.groupByAspect && this.dataset.groupFlags) return groupOrder(this.dataset.groupFlags(), this.batchSize, rng, this.opts.shuffle ?? true);
-    const idx = Array.from({ length: n }, (_, i) => i);
-    return this.opts.shuffle ? rng.shuffle(idx) : idx;
+    const grouped = Boolean(this.opts.groupByAspect && this.dataset.groupFlags);
+    let idx: number[];
+    if (grouped) idx = groupOrder(this.dataset.groupFlags!(), this.batchSize, rng, this.opts.shuffle ?? true);
+    else {
+      idx = Array.from({ length: n }, (_, i) => i);
+      if (this.opts.shuffle) rng.shuffle(idx);
+    }
+    return this.opts.shard ? shardOrder(idx, this.opts.shard, grouped ? this.batchSize : 1) : idx;
   }
 
   /** Index lists of every batch of `epoch`. */
@@ -77,7 +92,12 @@ export class DataLoader<B extends Batch = Batch> {
 
   /** Batches per epoch. */
   get length(): number {
-    const n = this.opts.groupByAspect && this.dataset.groupFlags ? groupedLength(this.dataset.groupFlags(), this.batchSize) : this.dataset.length;
+    const grouped = Boolean(this.opts.groupByAspect && this.dataset.groupFlags);
+    let n = grouped ? groupedLength(this.dataset.groupFlags!(), this.batchSize) : this.dataset.length;
+    if (this.opts.shard && n > 0) {
+      const unit = grouped ? this.batchSize : 1;
+      n = Math.ceil(n / unit / this.opts.shard.worldSize) * unit;
+    }
     return this.opts.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -137,6 +157,23 @@ function groupedLength(flags: Uint8Array, bs: number): number {
   let n = 0;
   for (const s of sizes.values()) n += Math.ceil(s / bs) * bs;
   return n;
+}
+
+/**
+ * One rank's part of a global order, in units of `unit` consecutive indices (1 = samples, batchSize = whole
+ * batches of one aspect group): the units are padded to a multiple of worldSize by repeating from the start,
+ * then rank r keeps units r, r + worldSize, ...
+ */
+function shardOrder(order: number[], shard: { rank: number; worldSize: number }, unit: number): number[] {
+  const units = order.length / unit;
+  if (units === 0) return [];
+  const total = Math.ceil(units / shard.worldSize) * shard.worldSize;
+  const out: number[] = [];
+  for (let u = shard.rank; u < total; u += shard.worldSize) {
+    const src = u % units;
+    for (let k = 0; k < unit; k++) out.push(order[src * unit + k]);
+  }
+  return out;
 }
 
 /** mmdet GroupSampler order: shuffle inside each group, pad groups to whole batches, shuffle the batches. */

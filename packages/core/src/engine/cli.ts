@@ -13,6 +13,7 @@ import { pickTask, type TaskTable } from './task_table';
 import { resolveWorkDir, runTraining, ensureSyntheticData, type TrainOutcome } from './train';
 import type { CheckpointIO } from './runner';
 import type { EvalResult, TaskContext } from './types';
+import { LAUNCH_FLAGS, distributedEnvFromProcess, joinProcessGroup, launchWorkers, parseLaunchFlags, type LaunchFlags } from '../distributed/launch';
 
 export interface CliArgs {
   task?: string;
@@ -28,16 +29,21 @@ export interface CliArgs {
   overwrite: boolean;
   /** Evaluate a checkpoint that lacks some of the model's weights or holds others (they stay random / unused). */
   allowPartialLoad: boolean;
+  /** `--launcher gloo`: data-parallel over Gloo (distributed/launch.ts). */
+  launcher?: 'gloo';
+  launch?: LaunchFlags;
 }
 
-const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate', 'overwrite', 'allow-partial-load', 'help', 'h'];
+const CLI_FLAGS = ['task', 'out', 'skip-bad-samples', 'no-validate', 'overwrite', 'allow-partial-load', 'help', 'h', ...LAUNCH_FLAGS];
 
 /** `--help` of tools/train.ts and tools/eval.ts (through nx: `<task>:train`, `<task>:test`). */
 export const TRAIN_USAGE =
   'usage: train --task T --config NAME [--work-dir D] [--resume | --overwrite] [--cfg-options k=v ...] [--skip-bad-samples] [--no-validate]\n' +
   '  --resume          continue from the work dir\'s latest checkpoint\n' +
   '  --overwrite       a fresh run replaces the checkpoints of an earlier run in the work dir (otherwise it refuses)\n' +
-  '  --skip-bad-samples  log and skip unreadable images and invalid annotations instead of stopping';
+  '  --skip-bad-samples  log and skip unreadable images and invalid annotations instead of stopping\n' +
+  '  --launcher gloo --nproc N [--nnodes M --node-rank R --master-addr H --master-port P]\n' +
+  '                    data-parallel training in N processes per machine over Gloo (README: multi-process training)';
 export const EVAL_USAGE =
   'usage: eval --task T --config NAME --checkpoint FILE [--out results.json] [--work-dir D] [--cfg-options k=v ...] [--skip-bad-samples] [--allow-partial-load]\n' +
   '  --allow-partial-load  evaluate although the checkpoint does not fit the model (missing layers stay randomly initialised)';
@@ -50,7 +56,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const t = parseArgs(argv);
   for (const f of Object.keys(t.flags)) {
     if (!CLI_FLAGS.includes(f)) {
-      throw new UsageError(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --overwrite --checkpoint --out --cfg-options --skip-bad-samples --no-validate --allow-partial-load --help)`);
+      throw new UsageError(`unknown option '--${f}'${didYouMean(f, CLI_FLAGS)} (options: --task --config --work-dir --resume --overwrite --checkpoint --out --cfg-options --skip-bad-samples --no-validate --allow-partial-load --launcher --nproc --nnodes --node-rank --master-addr --master-port --help)`);
     }
   }
   if (t.positional.length) throw new UsageError(`unexpected argument '${t.positional[0]}'`);
@@ -60,7 +66,13 @@ export function parseCliArgs(argv: string[]): CliArgs {
     if (typeof v === 'boolean') throw new UsageError(`--${k} needs a value`);
     return v;
   };
+  const launcher = str('launcher');
+  if (launcher !== undefined && launcher !== 'gloo' && launcher !== 'none') throw new UsageError(`--launcher must be 'gloo' or 'none', got '${launcher}'`);
+  const usesLaunch = LAUNCH_FLAGS.some((f) => f !== 'launcher' && t.flags[f] !== undefined);
+  if (usesLaunch && launcher !== 'gloo') throw new UsageError('--nproc / --nnodes / --node-rank / --master-addr / --master-port need --launcher gloo');
   return {
+    launcher: launcher === 'gloo' ? 'gloo' : undefined,
+    launch: launcher === 'gloo' ? parseLaunchFlags(t.flags) : undefined,
     task: str('task'),
     config: t.config,
     workDir: t.workDir,
@@ -93,9 +105,22 @@ function need(v: string | undefined, flag: string): string {
   return v;
 }
 
+/**
+ * `--launcher gloo` in the launching process (not yet a worker): starts the workers, each running this same
+ * tool with the same arguments, and returns the job's exit code; undefined when there is nothing to launch.
+ */
+export async function launchIfRequested(argv: string[], log?: (line: string) => void): Promise<number | undefined> {
+  if (wantsHelp(argv)) return undefined;
+  const args = parseCliArgs(argv);
+  if (!args.launcher || distributedEnvFromProcess()) return undefined;
+  return launchWorkers({ argv, flags: args.launch!, log });
+}
+
 export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutcome> {
   if (wantsHelp(argv)) throw new HelpRequested(TRAIN_USAGE);
   const args = parseCliArgs(argv);
+  const distEnv = args.launcher ? distributedEnvFromProcess() : undefined;
+  if (args.launcher && !distEnv) throw new UsageError('--launcher gloo: this process is not a worker (no RANK / WORLD_SIZE / LITV2_DIST_STORE); start it through tools/train.ts, which launches the workers');
   if (args.resume && args.overwrite) throw new UsageError('give --resume (continue the run) or --overwrite (replace it), not both');
   const taskName = need(args.task, '--task');
   const task = await pickTask(deps.tasks, taskName);
@@ -116,8 +141,9 @@ export async function trainCli(argv: string[], deps: CliDeps): Promise<TrainOutc
     loadWeights: deps.loadWeights,
     log: deps.log,
     progressBar: deps.progressBar,
+    dist: distEnv && joinProcessGroup(distEnv),
   });
-  if (out.eval) writeEvalJson(out.workDir, out.eval);
+  if (out.eval && out.rank === 0) writeEvalJson(out.workDir, out.eval);
   return out;
 }
 

@@ -87,6 +87,11 @@ export interface RunnerOptions<B extends Batch = Batch> {
   log?: (line: string) => void;
   /** Extra meta stored in every checkpoint (e.g. config name). */
   meta?: Record<string, unknown>;
+  /**
+   * Data-parallel training: replaces the gradients (keyed by parameter name) by their mean over all ranks,
+   * before clipping and the optimizer step (distributed/data_parallel.ts makeGradientAverager).
+   */
+  reduceGrads?: (grads: Record<string, tf.Tensor>) => void;
 }
 
 /** Thrown when a loss term is NaN or infinite; weights are left as they were before the iteration. */
@@ -216,6 +221,7 @@ export class Runner<B extends Batch = Batch> {
       }
       const grads: Record<string, tf.Tensor> = {};
       for (const [vn, g] of Object.entries(out.grads)) grads[nameOf.get(vn)!] = g;
+      this.opts.reduceGrads?.(grads);
       let gradNorm: number | undefined;
       if (this.opts.gradClip) {
         gradNorm = clipGradNorm(grads, this.opts.gradClip.max_norm, this.opts.gradClip.norm_type ?? 2);

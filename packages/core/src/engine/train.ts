@@ -25,6 +25,9 @@ import type { Hook } from './runner';
 import { checkFreshWorkDir, clearCheckpoints, removeStaleTempFiles } from './work_dir';
 import { CurvePlotHook } from '../analysis/curve_hook';
 import type { EvalResult, TaskContext, TaskDefinition } from './types';
+import type { ProcessGroup } from '../distributed/gloo';
+import { broadcastModuleState, makeGradientAverager } from '../distributed/data_parallel';
+import { configHash } from '../distributed/config_hash';
 
 export interface TrainJob {
   task: TaskDefinition;
@@ -51,6 +54,11 @@ export interface TrainJob {
   progressBar?: boolean;
   /** Extra hooks (tests). */
   hooks?: Hook[];
+  /**
+   * Data-parallel training in this process group: each rank trains on its shard with gradients averaged over
+   * ranks; rank 0 alone writes logs, checkpoints, the merged config and evaluation results.
+   */
+  dist?: ProcessGroup;
 }
 
 const obj = (v: unknown): ConfigNode => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigNode) : {});
@@ -88,6 +96,8 @@ export interface TrainOutcome {
   runner: Runner;
   /** Result of the last evaluation (if validation ran). */
   eval?: EvalResult;
+  /** This process's rank (0 without data parallelism). */
+  rank: number;
 }
 
 /** `custom_hooks: [{type: CurvePlotHook, ...}]`, each built through HOOKS. */
@@ -98,8 +108,19 @@ function buildCustomHooks(list: unknown, file: string): Hook[] {
 }
 
 export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
-  const log = job.log ?? ((l: string) => console.log(l));
+  const dist = job.dist;
+  const rank = dist?.rank ?? 0;
+  const worldSize = dist?.worldSize ?? 1;
+  const lead = rank === 0;
+  // Only rank 0 talks; the others' errors still reach stderr through the tool's error report.
+  const log = lead ? (job.log ?? ((l: string) => console.log(l))) : () => {};
   const { cfg, task } = job;
+  if (dist && worldSize > 1) {
+    // Every rank must train the same merged config (same files, same --cfg-options).
+    const hashes = dist.allgatherJson(configHash(cfg));
+    const bad = hashes.findIndex((h) => h !== hashes[0]);
+    if (bad >= 0) throw new ConfigError(`rank ${bad}'s merged config differs from rank 0's (hash ${hashes[bad].slice(0, 12)} vs ${hashes[0].slice(0, 12)}): every rank must read the same config and --cfg-options`, { file: job.configFile, path: '' });
+  }
   const file = job.configFile;
   // Every section the engine reads is checked before anything else happens (model and datasets: at build).
   validateRunConfig(cfg, { file, originOf: job.originOf });
@@ -114,12 +135,12 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
       ? findLatestCheckpoint(workDir)
       : undefined;
   if (cfg.resume_from && !fs.existsSync(resumeFile!)) throw new ConfigError(`resume_from: checkpoint not found: ${resumeFile}`, { file, path: 'resume_from' });
-  if (!resumeFile && !job.resume) checkFreshWorkDir(workDir, { overwrite: job.overwrite });
+  if (!resumeFile && !job.resume && lead) checkFreshWorkDir(workDir, { overwrite: job.overwrite });
 
   const ctx: TaskContext = { configFile: file, repoRoot: job.repoRoot, skipBadSamples: Boolean(job.skipBadSamples), log };
   const model = await task.buildModel(cfg, ctx);
   if (!cfg.optimizer) throw new ConfigError(`missing 'optimizer'`, { file, path: 'optimizer' });
-  const optimizer = buildOptimizer(model, obj(cfg.optimizer), file);
+  const optimizer = buildOptimizer(model, scaledOptimizerConfig(cfg, worldSize, file, log), file);
   const lrSchedule = buildLrSchedule(obj(cfg.lr_config), optimizer.baseLr, file);
   const runnerCfg = obj(cfg.runner);
   let maxEpochs: number | undefined;
@@ -133,15 +154,20 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   const gradClip = obj(cfg.optimizer_config).grad_clip as { max_norm: number; norm_type?: number } | null | undefined;
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
   const hooks: Hook[] = [
-    new LoggerHook({ interval: Number(obj(cfg.log_config).interval ?? 50), log, progressBar: job.progressBar }),
-    new JsonLinesLoggerHook(path.join(workDir, `${stamp}.log.jsonl`)),
-    new CheckpointHook({ interval: Number(ckCfg.interval ?? 1), byEpoch: Boolean(ckCfg.by_epoch ?? byEpochRunner), maxKeep: ckCfg.max_keep_ckpts as number | undefined }),
-    ...buildCustomHooks(cfg.custom_hooks, file),
+    ...(lead
+      ? [
+          new LoggerHook({ interval: Number(obj(cfg.log_config).interval ?? 50), log, progressBar: job.progressBar }),
+          new JsonLinesLoggerHook(path.join(workDir, `${stamp}.log.jsonl`)),
+          new CheckpointHook({ interval: Number(ckCfg.interval ?? 1), byEpoch: Boolean(ckCfg.by_epoch ?? byEpochRunner), maxKeep: ckCfg.max_keep_ckpts as number | undefined }),
+          ...buildCustomHooks(cfg.custom_hooks, file),
+        ]
+      : []),
     ...(job.hooks ?? []),
   ];
 
   // The built-in synthetic dataset is generated (outside the work dir) once the config is known to be sound.
-  await ensureSyntheticData(cfg, job.repoRoot, log);
+  if (lead) await ensureSyntheticData(cfg, job.repoRoot, log);
+  dist?.barrier(); // the data exists before any rank reads it
   if (!resumeFile) {
     // A fresh run: pretrained sub-model weights (init_cfg), then load_from on top.
     await model.loadInitCheckpoints(log);
@@ -164,9 +190,11 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     dropLast: Boolean(data.drop_last ?? false),
     skipBadSamples: job.skipBadSamples,
     log,
+    shard: worldSize > 1 ? { rank, worldSize } : undefined,
   });
   let evalHook: EvalHook | undefined;
-  if (!job.noValidate && obj(cfg.data).val) {
+  // Evaluation runs on rank 0 (the others wait at their next collective).
+  if (!job.noValidate && obj(cfg.data).val && lead) {
     const valSet = await task.buildDataset(cfg, 'val', ctx);
     evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples });
     // Redraws work_dir/curves.png after each evaluation.
@@ -185,22 +213,44 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     gradClip: gradClip ?? undefined,
     checkpointIO: job.checkpointIO,
     log,
-    meta: { config: job.configName, task: task.name },
+    meta: { config: job.configName, task: task.name, world_size: worldSize },
+    reduceGrads: dist && worldSize > 1 ? makeGradientAverager(dist, optimizer.params.map((p) => p.name), new Map(optimizer.params.map((p) => [p.name, p.variable.shape]))) : undefined,
   });
   if (resumeFile) await runner.resume(resumeFile);
   else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  // Every rank starts (and resumes) from rank 0's weights.
+  if (dist) broadcastModuleState(dist, model);
 
-  // From here on the run writes to its work dir.
-  fs.mkdirSync(workDir, { recursive: true });
-  const stale = removeStaleTempFiles(workDir);
-  if (stale.length) log(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
-  if (!resumeFile && job.overwrite) {
-    const removed = clearCheckpoints(workDir);
-    if (removed.length) log(`--overwrite: removed ${removed.join(', ')} of the earlier run in ${workDir}`);
+  // From here on the run writes to its work dir (rank 0 only).
+  if (lead) {
+    fs.mkdirSync(workDir, { recursive: true });
+    const stale = removeStaleTempFiles(workDir);
+    if (stale.length) log(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
+    if (!resumeFile && job.overwrite) {
+      const removed = clearCheckpoints(workDir);
+      if (removed.length) log(`--overwrite: removed ${removed.join(', ')} of the earlier run in ${workDir}`);
+    }
+    dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
   }
-  dumpConfig(cfg, path.join(workDir, `${job.configName}.yaml`), { header: `merged config of ${job.configFile}` });
   log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
-    `of ${runner.itersPerEpoch} batches x ${bs} images; work dir ${workDir}`);
+    `of ${runner.itersPerEpoch} batches x ${bs} images${worldSize > 1 ? ` per rank x ${worldSize} ranks` : ''}; work dir ${workDir}`);
   await runner.run();
-  return { workDir, runner, eval: evalHook?.lastResult };
+  dist?.barrier(); // no rank exits (closing its connections) while another still evaluates or saves
+  return { workDir, runner, eval: evalHook?.lastResult, rank };
+}
+
+/**
+ * The optimizer config, its lr scaled as mmdet 2.x `auto_scale_lr` does when `auto_scale_lr.enable` is true:
+ * lr x (world size x samples_per_gpu) / auto_scale_lr.base_batch_size (the total batch the lr was tuned for).
+ */
+export function scaledOptimizerConfig(cfg: ConfigNode, worldSize: number, file: string, log: (l: string) => void): ConfigNode {
+  const opt = obj(cfg.optimizer);
+  const auto = obj(cfg.auto_scale_lr);
+  if (!auto.enable) return opt;
+  const base = Number(auto.base_batch_size);
+  if (!(base > 0)) throw new ConfigError(`auto_scale_lr.base_batch_size must be a positive number, got '${String(auto.base_batch_size)}'`, { file, path: 'auto_scale_lr.base_batch_size' });
+  const total = worldSize * Number(obj(cfg.data).samples_per_gpu ?? 2);
+  const lr = Number(opt.lr) * (total / base);
+  log(`auto_scale_lr: total batch ${total} (${worldSize} x ${Number(obj(cfg.data).samples_per_gpu ?? 2)}) vs base ${base}: lr ${opt.lr} -> ${lr}`);
+  return { ...opt, lr };
 }
