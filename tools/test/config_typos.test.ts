@@ -3,7 +3,9 @@
  * For every config under configs/<task>/ and every key of its merged tree (mappings and list entries, any
  * depth), the key is misspelt and the config is checked the way a run checks it: the engine's sections
  * (validateRunConfig, lr_config), the datasets, then the model (whose parsers reject keys before any large
- * tensor is made, so no backbone is ever built here).
+ * tensor is made, so no backbone is ever built here). A dotted key already tried in an earlier config of the same
+ * task (the S/M/B and ws2/ws4 variants share their trees) is not tried again; small configs go first, so the
+ * large models are only checked on keys that are theirs alone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -79,14 +81,19 @@ const configs = Object.keys(TASKS).flatMap((task) =>
   fs
     .readdirSync(path.join(configsDir, task))
     .filter((f) => f.endsWith('.yaml'))
-    .map((f) => ({ task, name: f.replace(/\.yaml$/, '') })),
+    .map((f) => ({ task, name: f.replace(/\.yaml$/, '') }))
+    .sort((a, b) => Number(!a.name.includes('tiny')) - Number(!b.name.includes('tiny')) || a.name.localeCompare(b.name)),
 );
+/** `task:dotted.key` already misspelt in an earlier config. */
+const tried = new Set<string>();
 
 describe.each(configs)('$task/$name', ({ task, name }) => {
   test('a misspelt key at any depth is rejected with the file, the dotted key and a suggestion', async () => {
     const loaded = loadConfig(name, { configsDir });
-    const paths = keyPaths(loaded.cfg);
-    expect(paths.length).toBeGreaterThan(5);
+    const all = keyPaths(loaded.cfg);
+    expect(all.length).toBeGreaterThan(5);
+    const paths = all.filter((p) => !tried.has(`${task}:${p.join('.')}`));
+    for (const p of paths) tried.add(`${task}:${p.join('.')}`);
     const missed: string[] = [];
     for (const p of paths) {
       const bad = [...p.slice(0, -1), misspell(String(p[p.length - 1]))].join('.');

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONES, ConfigError, HEADS, LITv2Backbone, Module, NECKS, SEGMENTORS, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
+import { BACKBONES, ConfigError, HEADS, validateKeys, LITv2Backbone, Module, NECKS, SEGMENTORS, type Backbone, type Batch, type ConfigNode, type ConfigOrigin, type ImageMeta, type Neck, type TrainableModel } from '@litv2/core';
 import { resizeBilinear } from '../ops/resize';
 import { isDecodeHead, type DecodeHead } from './decode_head';
 // Registers FPNHead in HEADS, so any importer of the segmentor can build Semantic FPN configs.
@@ -139,7 +139,7 @@ function parseTestCfg(node: unknown, origin: ConfigOrigin): SegTestCfg {
   if (node === null || node === undefined) return { mode: 'whole' };
   if (typeof node !== 'object' || Array.isArray(node)) throw new ConfigError('expected a mapping', at(''));
   const n = node as ConfigNode;
-  for (const k of Object.keys(n)) if (!['mode', 'crop_size', 'stride'].includes(k)) throw new ConfigError(`unknown key '${k}' (expected mode, crop_size, stride)`, at(k));
+  validateKeys(n, { mode: 'string', crop_size: 'any', stride: 'any' }, at(''));
   const mode = n.mode ?? 'whole';
   if (mode !== 'whole' && mode !== 'slide') throw new ConfigError(`mode must be 'whole' or 'slide', got ${JSON.stringify(mode)}`, at('mode'));
   const pair = (k: 'crop_size' | 'stride'): [number, number] | undefined => {

@@ -1,5 +1,6 @@
 import { BACKBONES, CLS_BACKBONES } from '../../registry/registries';
 import { ConfigError, type ConfigNode, type ConfigOrigin } from '../../registry/registry';
+import { validateKeys } from '../../config/validate';
 import { LITv2Backbone, LITV2_BACKBONE_DEFAULTS, type LITv2BackboneConfig } from './backbone';
 import { LITV2_CLS_DEFAULTS, type LITv2ClsConfig } from './classifier';
 
@@ -37,11 +38,10 @@ export function validateLITv2BackboneConfig(cfg: ConfigNode, origin: ConfigOrigi
   if (cfg.variant !== 'det' && cfg.variant !== 'seg') throw new ConfigError(`expected 'det' or 'seg', got ${JSON.stringify(cfg.variant)}`, at('variant'));
   const ic = cfg.init_cfg as ConfigNode | null;
   if (ic !== null && ic !== undefined) {
-    if (typeof ic !== 'object' || ic.type !== 'Pretrained' || typeof ic.checkpoint !== 'string') {
+    // Keys first, so a misspelt key is named with a suggestion rather than reported as a missing checkpoint.
+    validateKeys(ic, { type: 'string', checkpoint: 'string', prefix: 'string' }, at('init_cfg'));
+    if (ic.type !== 'Pretrained' || typeof ic.checkpoint !== 'string') {
       throw new ConfigError(`expected {type: Pretrained, checkpoint: <path>}, got ${JSON.stringify(ic)}`, at('init_cfg'));
-    }
-    for (const k of Object.keys(ic)) {
-      if (!['type', 'checkpoint', 'prefix'].includes(k)) throw new ConfigError(`unknown key '${k}' (expected type, checkpoint, prefix)`, at(`init_cfg.${k}`));
     }
   }
   return cfg as unknown as LITv2BackboneConfig;
