@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, Fixture } from '@litv2/core/node';
-import { CLASSIFIERS, ImageClassifier, loadEvalImage, loadTensorFile, predictClassification, readNpy, IMAGENET_EVAL } from '@litv2/classification';
+import { CLASSIFIERS } from '@litv2/core';
+import { ImageClassifier, loadEvalImage, loadTensorFile, predictClassification, readNpy, IMAGENET_EVAL } from '@litv2/classification';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const fixturesDir = path.resolve(repoRoot, '../shared/reference/litv2/fixtures');
@@ -15,7 +16,7 @@ beforeAll(async () => {
 });
 
 test('ImageClassifier is registered and keeps the official key names', () => {
-  const m = CLASSIFIERS.build({ type: 'ImageClassifier', backbone: { type: 'LITv2', embed_dim: 8, depths: [1, 1, 1, 1], num_heads: [1, 2, 4, 8], num_classes: 5, img_size: 32 } }, undefined, { path: 'model' });
+  const m = CLASSIFIERS.build({ type: 'ImageClassifier', backbone: { type: 'LITv2', embed_dim: 8, depths: [1, 1, 1, 1], num_heads: [1, 2, 4, 8], num_classes: 5, img_size: 32 } }, undefined, { path: 'model' }) as ImageClassifier;
   expect(m).toBeInstanceOf(ImageClassifier);
   const keys = Object.keys(m.stateDictSpec());
   expect(keys[0]).toBe('patch_embed.proj.weight');

@@ -27,6 +27,11 @@ export interface ParamwiseCfg {
   custom_keys?: Record<string, { lr_mult?: number; decay_mult?: number }>;
   bias_lr_mult?: number;
   bias_decay_mult?: number;
+  /**
+   * Decay multiplier of every parameter with at most one dimension (biases, norm weights) that no custom key
+   * gives a decay_mult: timm's `set_weight_decay` rule (0 = no decay on 1-D params), the classification recipe's.
+   */
+  one_dim_decay_mult?: number;
 }
 
 /**
@@ -37,10 +42,11 @@ export interface ParamwiseCfg {
 export function resolveParamGroups(named: [string, tf.Variable][], paramwise: ParamwiseCfg = {}): ParamEntry[] {
   const custom = paramwise.custom_keys ?? {};
   const keys = Object.keys(custom).sort().sort((a, b) => b.length - a.length);
+  const oneDimDecay = (v: tf.Variable) => (v.rank <= 1 ? paramwise.one_dim_decay_mult ?? 1 : 1);
   return named.map(([name, variable]) => {
     for (const k of keys) {
       if (name.includes(k)) {
-        return { name, variable, lrMult: custom[k].lr_mult ?? 1, decayMult: custom[k].decay_mult ?? 1 };
+        return { name, variable, lrMult: custom[k].lr_mult ?? 1, decayMult: custom[k].decay_mult ?? oneDimDecay(variable) };
       }
     }
     const isBias = name.endsWith('.bias') || name === 'bias';
@@ -48,7 +54,7 @@ export function resolveParamGroups(named: [string, tf.Variable][], paramwise: Pa
       name,
       variable,
       lrMult: isBias ? paramwise.bias_lr_mult ?? 1 : 1,
-      decayMult: isBias ? paramwise.bias_decay_mult ?? 1 : 1,
+      decayMult: isBias && paramwise.bias_decay_mult !== undefined ? paramwise.bias_decay_mult : oneDimDecay(variable),
     };
   });
 }
@@ -235,8 +241,8 @@ export function buildOptimizer(model: Module, cfg: ConfigNode, file?: string): O
   if (cfg.amsgrad) throw new ConfigError(`amsgrad is not supported`, { file, path: 'optimizer.amsgrad' });
   const paramwise = (cfg.paramwise_cfg ?? {}) as ParamwiseCfg & Record<string, unknown>;
   for (const k of Object.keys(paramwise)) {
-    if (!['custom_keys', 'bias_lr_mult', 'bias_decay_mult'].includes(k)) {
-      throw new ConfigError(`unsupported paramwise_cfg key '${k}' (supported: custom_keys, bias_lr_mult, bias_decay_mult)`, { file, path: `optimizer.paramwise_cfg.${k}` });
+    if (!['custom_keys', 'bias_lr_mult', 'bias_decay_mult', 'one_dim_decay_mult'].includes(k)) {
+      throw new ConfigError(`unsupported paramwise_cfg key '${k}' (supported: custom_keys, bias_lr_mult, bias_decay_mult, one_dim_decay_mult)`, { file, path: `optimizer.paramwise_cfg.${k}` });
     }
   }
   const params = resolveParamGroups(model.namedParameters(), paramwise);
