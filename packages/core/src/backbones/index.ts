@@ -1,2 +1,4 @@
 export * from './litv2';
 export * from './pretrained';
+export * from './common';
+export * from './levit';
