@@ -32,8 +32,9 @@ export class Conv2dBN extends Module {
   readonly c?: Conv2d;
   readonly bn?: BatchNorm2d;
   readonly fusedConv?: Conv2d;
-  constructor(inCh: number, outCh: number, kernel: number, opts: Omit<Conv2dOptions, 'bias'> & { fused?: boolean } = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: number, opts: Omit<Conv2dOptions, 'bias'> & { fused?: boolean } = {}) {
     super();
+    const [inCh, outCh] = [inChannels, outChannels];
     const { fused, ...convOpts } = opts;
     if (fused) {
       // The folded layer's weight and bias sit directly under this module's name (official `X.weight`).
