@@ -65,6 +65,9 @@ export class ImageClassifier extends Module implements Classifier, TrainableMode
   forwardTrain(batch: ClsBatch): Record<string, tf.Scalar> {
     const targets = batch.targets;
     if (!targets) throw new Error('ImageClassifier.forwardTrain: the batch has no targets (use the classification collate)');
+    if (targets.shape[1] !== this.numClasses) {
+      throw new Error(`the training set has ${targets.shape[1]} classes but the model has ${this.numClasses} (model.backbone.num_classes)`);
+    }
     const logits = this.forward(batch.imgs);
     const out = tf.tidy(() => {
       const loss = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1)).mean() as tf.Scalar;
