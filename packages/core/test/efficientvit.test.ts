@@ -69,3 +69,34 @@ test('fuse(): same eval logits with every BN folded; dense backbone: three maps 
   small.dispose();
   bb.dispose();
 });
+
+test('downstream init from a classification checkpoint (official init_weights): index tables dropped, 4x4 tables resized, det outputs reproduced', async () => {
+  const { Fixture } = await import('@litv2/core/node');
+  const { saveCheckpoint } = await import('@litv2/core/node');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const fx = Fixture.load(fixture);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'evit-')), 'm0_cls.ckpt');
+  const sd = fx.params();
+  await saveCheckpoint(file, { model: sd, meta: {} });
+  for (const t of Object.values(sd)) t.dispose();
+  // The fixture's downstream module was built with the classification M0 preset (kernels 5,5,5,5).
+  const { num_classes: _n, ...m0 } = efficientvitPresetConfig('EfficientViT_M0');
+  const bb = BACKBONES.build({ type: 'EfficientViT', ...m0, pretrained: file, frozen_stages: 0 }, undefined, { path: 'model.backbone' }) as EfficientViTBackbone;
+  const r = await bb.initWeights();
+  expect(r!.missingKeys.filter((k) => !k.endsWith('attention_bias_idxs'))).toEqual([]);
+  expect(r!.unexpectedKeys.every((k) => k.startsWith('head.'))).toBe(true);
+  bb.train();
+  // Official train(): BatchNorms stay in eval mode; frozen_stages 0 freezes the patch embedding.
+  expect(bb.namedModules().filter(([n]) => n.endsWith('.bn')).every(([, m]) => !m.training)).toBe(true);
+  expect(bb.namedParameters().some(([n]) => n.startsWith('patch_embed'))).toBe(false);
+  const x = tf.tidy(() => fx.tensor('det_x_464x256').transpose([0, 2, 3, 1]) as tf.Tensor4D);
+  const outs = bb.forward(x);
+  const ref = fx.array('det_out0_464x256');
+  const ours = outs[0].transpose([0, 3, 1, 2]).dataSync();
+  let maxAbs = 0;
+  for (let i = 0; i < ref.length; i++) maxAbs = Math.max(maxAbs, Math.abs(ours[i] - ref[i]));
+  expect(maxAbs).toBeLessThan(1e-3);
+  tf.dispose([x, ...outs]);
+  bb.dispose();
+});

@@ -8,8 +8,9 @@
  * Activations NHWC.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Module, ModuleList } from '../../nn/module';
-import { Conv2d } from '../../nn/layers';
+import { Module, ModuleList, type LoadResult, type StateDict } from '../../nn/module';
+import { checkpointFileAccess } from '../../checkpoint/file_access';
+import { BatchNorm2d, Conv2d } from '../../nn/layers';
 import type { Backbone, BackboneFlops, ClassificationNet } from '../../registry/registries';
 import { BNLinear, Conv2dBN, foldBatchNorms } from '../common/bn_fusion';
 import { IndexedLayers, attentionBiasIdxs } from '../levit/model';
@@ -401,14 +402,73 @@ export class EfficientViT extends EfficientViTBody implements ClassificationNet 
   }
 }
 
-/** The dense backbone of downstream/efficientvit.py: no head, any input size, outputs of blocks1..3 (NHWC). */
+/** PyTorch bicubic weights (A = -0.75) of the four taps around a fractional offset t. */
+function cubicWeights(t: number): [number, number, number, number] {
+  const A = -0.75;
+  const near = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
+  const far = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+  return [far(t + 1), near(t), near(1 - t), far(2 - t)];
+}
+
+/**
+ * `F.interpolate(table.view(1, heads, s1, s1), size=(s2, s2), mode='bicubic')` (align_corners False) of a
+ * [heads, s1·s1] attention-bias table: how the official downstream `init_weights` fits classification tables
+ * (e.g. the 4×4 stage-3 tables at 224) to the detection backbone's 7×7 windows. Border taps are clamped.
+ */
+export function resizeBiasTable(table: Float32Array, heads: number, s1: number, s2: number): Float32Array {
+  const out = new Float32Array(heads * s2 * s2);
+  const scale = s1 / s2;
+  const taps = Array.from({ length: s2 }, (_, o) => {
+    const src = (o + 0.5) * scale - 0.5;
+    const i0 = Math.floor(src);
+    return { idx: [i0 - 1, i0, i0 + 1, i0 + 2].map((i) => Math.min(Math.max(i, 0), s1 - 1)), w: cubicWeights(src - i0) };
+  });
+  for (let h = 0; h < heads; h++) {
+    const base = h * s1 * s1;
+    for (let oy = 0; oy < s2; oy++) {
+      for (let ox = 0; ox < s2; ox++) {
+        let acc = 0;
+        for (let a = 0; a < 4; a++) {
+          let row = 0;
+          for (let b = 0; b < 4; b++) row += taps[ox].w[b] * table[base + taps[oy].idx[a] * s1 + taps[ox].idx[b]];
+          acc += taps[oy].w[a] * row;
+        }
+        out[h * s2 * s2 + oy * s2 + ox] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+export interface EfficientViTBackboneOptions {
+  fused?: boolean;
+  /** Freeze the patch embedding (>= 0; the official default 0) or nothing (-1). */
+  frozenStages?: number;
+  /** Classification (or downstream) checkpoint loaded by `loadInitCheckpoints`, tables resized as the official code. */
+  pretrained?: string | null;
+}
+
+/**
+ * The dense backbone of downstream/efficientvit.py: no head, any input size, outputs of blocks1..3 (NHWC).
+ * As the official module, its BatchNorms stay in evaluation mode while the detector trains, and with
+ * frozen_stages >= 0 the patch embedding is frozen.
+ */
 export class EfficientViTBackbone extends EfficientViTBody implements Backbone {
   readonly outChannels: number[];
   readonly outStrides = [16, 32, 64];
-  constructor(cfg: EfficientViTConfig, opts: { fused?: boolean } = {}) {
+  constructor(cfg: EfficientViTConfig, readonly opts: EfficientViTBackboneOptions = {}) {
     super(cfg, Boolean(opts.fused), true);
     this.outChannels = [...cfg.embed_dim];
+    if ((opts.frozenStages ?? 0) >= 0) this.patch_embed.setTrainable(false);
   }
+
+  override train(mode = true): this {
+    super.train(mode);
+    // Official `train()`: every BatchNorm in eval mode (running statistics used and kept), frozen stem too.
+    for (const [, m] of this.namedModules()) if (m instanceof BatchNorm2d) m.training = false;
+    return this;
+  }
+
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
     const stem = this.forwardStem(x);
     const outs: tf.Tensor4D[] = [];
@@ -424,5 +484,41 @@ export class EfficientViTBackbone extends EfficientViTBody implements Backbone {
   flops(inputHW: [number, number]): BackboneFlops {
     const { total, sizes } = this.bodyMacs(inputHW[0], inputHW[1]);
     return { total, outSizes: sizes };
+  }
+
+  /**
+   * Official `init_weights(pretrained)`: drops every `attention_bias_idxs`, bicubic-resizes attention-bias tables
+   * whose size differs (same head count), then loads non-strictly (the classifier's head is unexpected).
+   */
+  async initWeights(): Promise<(LoadResult & { file: string }) | undefined> {
+    const file = this.opts.pretrained;
+    if (!file) return undefined;
+    const sd: StateDict = await checkpointFileAccess().readStateDict(file, {});
+    const spec = this.stateDictSpec();
+    for (const k of Object.keys(sd)) {
+      if (k.includes('attention_bias_idxs')) {
+        sd[k].dispose();
+        delete sd[k];
+      } else if (k.includes('attention_biases') && spec[k]) {
+        const [h1, l1] = sd[k].shape;
+        const [h2, l2] = spec[k].shape;
+        if (h1 === h2 && l1 !== l2) {
+          const resized = resizeBiasTable(sd[k].dataSync() as Float32Array, h1, Math.round(Math.sqrt(l1)), Math.round(Math.sqrt(l2)));
+          sd[k].dispose();
+          sd[k] = tf.tensor2d(resized, [h2, l2]);
+        }
+      }
+    }
+    try {
+      return { ...this.loadStateDict(sd, { strict: false }), file };
+    } finally {
+      for (const t of Object.values(sd)) t.dispose();
+    }
+  }
+
+  override async loadInitCheckpoints(log: (line: string) => void = () => {}, prefix = ''): Promise<void> {
+    const r = await this.initWeights();
+    if (!r) return;
+    log(`${prefix || 'backbone'}: loaded ${r.file}: ${r.missingKeys.length} missing [${r.missingKeys.slice(0, 6).join(', ')}], ${r.unexpectedKeys.length} unexpected [${r.unexpectedKeys.slice(0, 6).join(', ')}]`);
   }
 }

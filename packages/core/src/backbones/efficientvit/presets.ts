@@ -32,3 +32,13 @@ export function efficientvitPresetConfig(name: EfficientViTPreset, over: Partial
     ...over,
   };
 }
+
+/**
+ * The downstream file's presets (downstream/efficientvit.py): the same as the classifier's except M0, whose
+ * q depth-wise kernels there are [7, 5, 3, 3] (a classification M0 checkpoint then leaves heads 0, 2, 3 of every
+ * `dws` unloaded, as the official non-strict loader would).
+ */
+export function efficientvitDownstreamPreset(name: EfficientViTPreset): EfficientViTConfig {
+  const c = efficientvitPresetConfig(name, { num_classes: 0 });
+  return name === 'EfficientViT_M0' ? { ...c, kernels: [7, 5, 3, 3] } : c;
+}

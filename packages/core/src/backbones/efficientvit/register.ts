@@ -1,7 +1,7 @@
 import { BACKBONES, CLS_BACKBONES } from '../../registry/registries';
 import { ConfigError, type ConfigNode, type ConfigOrigin } from '../../registry/registry';
 import { EfficientViT, EfficientViTBackbone, type EfficientViTConfig } from './model';
-import { EFFICIENTVIT_PRESETS, efficientvitPresetConfig, type EfficientViTPreset } from './presets';
+import { EFFICIENTVIT_PRESETS, efficientvitDownstreamPreset, efficientvitPresetConfig, type EfficientViTPreset } from './presets';
 
 const INT_LISTS = ['embed_dim', 'key_dim', 'depth', 'num_heads', 'window_size', 'kernels'] as const;
 const INTS = ['img_size', 'patch_size', 'in_chans', 'num_classes'] as const;
@@ -54,16 +54,29 @@ if (!CLS_BACKBONES.has('EfficientViT')) {
   }
 }
 
+/** `pretrained` (checkpoint path or null) and `frozen_stages` of the downstream factories. */
+function downstreamOptions(cfg: ConfigNode, origin: ConfigOrigin): { pretrained: string | null; frozenStages: number } {
+  const at = (k: string): ConfigOrigin => ({ ...origin, path: `${origin.path}.${k}` });
+  if (cfg.pretrained !== null && typeof cfg.pretrained !== 'string') throw new ConfigError(`expected a checkpoint path or null, got ${JSON.stringify(cfg.pretrained)}`, at('pretrained'));
+  if (!Number.isInteger(cfg.frozen_stages)) throw new ConfigError(`expected an integer (-1: nothing frozen, 0: patch embedding), got ${JSON.stringify(cfg.frozen_stages)}`, at('frozen_stages'));
+  return { pretrained: (cfg.pretrained as string | null) || null, frozenStages: cfg.frozen_stages as number };
+}
+
 if (!BACKBONES.has('EfficientViT')) {
   // downstream/efficientvit.py (mmdet backbone): three outputs (strides 16, 32, 64), any input size.
+  const { num_classes: _n, ...ctor } = efficientvitDownstreamPreset('EfficientViT_M4');
   BACKBONES.register('EfficientViT', {
-    defaults: { ...efficientvitPresetConfig('EfficientViT_M4'), num_classes: 0 } as unknown as ConfigNode,
-    build: (cfg, _ctx, origin) => wrap(origin, () => new EfficientViTBackbone(validateEfficientViTConfig(cfg, origin))),
+    defaults: { ...ctor, pretrained: null, frozen_stages: 0 } as unknown as ConfigNode,
+    build: (cfg, _ctx, origin) => {
+      const o = downstreamOptions(cfg, origin);
+      return wrap(origin, () => new EfficientViTBackbone(validateEfficientViTConfig({ ...cfg, num_classes: 0 }, origin), o));
+    },
   });
+  // The official factories `EfficientViT_M0`..`M5` (their own presets) with `pretrained` and `frozen_stages`.
   for (const name of Object.keys(EFFICIENTVIT_PRESETS) as EfficientViTPreset[]) {
     BACKBONES.register(name, {
-      defaults: {} as ConfigNode,
-      build: (_cfg, _ctx, origin) => wrap(origin, () => new EfficientViTBackbone(efficientvitPresetConfig(name, { num_classes: 0 }))),
+      defaults: { pretrained: null, frozen_stages: 0 } as ConfigNode,
+      build: (cfg, _ctx, origin) => wrap(origin, () => new EfficientViTBackbone(efficientvitDownstreamPreset(name), downstreamOptions(cfg, origin))),
     });
   }
 }
