@@ -158,3 +158,35 @@ test('classification:train then classification:test on a small synthetic set (sh
   expect(res.metrics['accuracy_top-1']).toBeCloseTo(top1, 6);
   expect(res.metrics['accuracy_top-5']).toBe(out.eval!.metrics['accuracy_top-5']);
 }, 120_000);
+
+test('RandAugment rand-m9-mstd0.5-inc1: seeded, PIL op definitions, config string parsed', async () => {
+  const { randAugment, parseRandAugment, RAND_INCREASING_OPS } = await import('@litv2/classification');
+  expect(parseRandAugment('rand-m9-mstd0.5-inc1')).toEqual({ numLayers: 2, magnitude: 9, magnitudeStd: 0.5 });
+  expect(() => parseRandAugment('rand-m9-mstd0.5')).toThrow(/increasing op set/);
+  expect(Object.keys(RAND_INCREASING_OPS).length).toBe(15);
+  const w = 24, h = 16;
+  const img = () => ({ data: Uint8Array.from({ length: w * h * 3 }, (_, i) => 50 + ((i * 7) % 51)), width: w, height: h, channels: 3 });
+  const o = { numLayers: 2, magnitude: 9, magnitudeStd: 0.5, prob: 0.5, fill: [124, 116, 104] as [number, number, number], translatePct: 0.45 };
+  const seen = new Set<string>();
+  for (let seed = 0; seed < 40; seed++) {
+    const a = randAugment(img(), new Rng(seed), o);
+    const b = randAugment(img(), new Rng(seed), o);
+    expect(a.image.data).toEqual(b.image.data);
+    expect(a.applied).toEqual(b.applied);
+    a.applied.forEach((n) => seen.add(n));
+  }
+  expect(seen.size).toBeGreaterThan(10);
+  const r = new Rng(0);
+  const base = img();
+  // Invert is an involution; AutoContrast stretches [50, 100] to [0, 255]; Solarize at level 10 inverts all.
+  expect(RAND_INCREASING_OPS.Invert(RAND_INCREASING_OPS.Invert(base, 5, r, o), 5, r, o).data).toEqual(base.data);
+  const ac = RAND_INCREASING_OPS.AutoContrast(base, 5, r, o).data;
+  expect([Math.min(...ac), Math.max(...ac)]).toEqual([0, 255]);
+  expect(RAND_INCREASING_OPS.SolarizeIncreasing(base, 10, r, o).data).toEqual(base.data.map((v) => 255 - v));
+  // Posterize at level 10: timm keeps 4 - int(10 / 10 * 4) = 0 bits, so every value becomes 0.
+  expect(RAND_INCREASING_OPS.PosterizeIncreasing(base, 10, r, o).data.every((v) => v === 0)).toBe(true);
+  // Level 0 geometric ops are the identity; a full-width translation leaves only the fill colour.
+  expect(RAND_INCREASING_OPS.ShearX(base, 0, r, o).data).toEqual(base.data);
+  const moved = RAND_INCREASING_OPS.TranslateXRel(base, 10, new Rng(1), { ...o, translatePct: 1 }).data;
+  expect(Array.from(moved.slice(0, 3))).toEqual([124, 116, 104]);
+});

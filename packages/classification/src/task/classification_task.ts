@@ -5,6 +5,7 @@ import { CLS_DATASETS, ImageFolderDataset } from '../data/image_folder';
 import { collateClassification } from '../data/mixup';
 import '../models/image_classifier';
 import '../data/transforms';
+import '../data/rand_augment';
 
 const obj = (v: unknown): ConfigNode => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigNode) : {});
 
