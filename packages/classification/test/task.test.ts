@@ -181,7 +181,7 @@ test('RandAugment rand-m9-mstd0.5-inc1: seeded, PIL op definitions, config strin
   // Invert is an involution; AutoContrast stretches [50, 100] to [0, 255]; Solarize at level 10 inverts all.
   expect(RAND_INCREASING_OPS.Invert(RAND_INCREASING_OPS.Invert(base, 5, r, o), 5, r, o).data).toEqual(base.data);
   const ac = RAND_INCREASING_OPS.AutoContrast(base, 5, r, o).data;
-  expect([Math.min(...ac), Math.max(...ac)]).toEqual([0, 255]);
+  expect([Math.min(...Array.from(ac)), Math.max(...Array.from(ac))]).toEqual([0, 255]);
   expect(RAND_INCREASING_OPS.SolarizeIncreasing(base, 10, r, o).data).toEqual(base.data.map((v) => 255 - v));
   // Posterize at level 10: timm keeps 4 - int(10 / 10 * 4) = 0 bits, so every value becomes 0.
   expect(RAND_INCREASING_OPS.PosterizeIncreasing(base, 10, r, o).data.every((v) => v === 0)).toBe(true);
