@@ -157,7 +157,13 @@ test('classification:train then classification:test on a small synthetic set (sh
   // The test split is the val set: evaluating the checkpoint reproduces the last in-training evaluation.
   expect(res.metrics['accuracy_top-1']).toBeCloseTo(top1, 6);
   expect(res.metrics['accuracy_top-5']).toBe(out.eval!.metrics['accuracy_top-5']);
-}, 120_000);
+  // Resumed from the first epoch's checkpoint (optimizer, schedule position, data order and RNG state): the
+  // second epoch reproduces the uninterrupted run.
+  const workDir2 = path.join(tmp, 'work2');
+  const resumed = await trainCli(['--task', 'classification', '--config', 'litv2_tiny_synthetic', '--work-dir', workDir2, '--cfg-options', ...opts, `resume_from=${path.join(workDir, 'epoch_1.ckpt')}`], deps);
+  expect(resumed.runner.epoch).toBe(2);
+  expect(resumed.eval!.metrics).toEqual(out.eval!.metrics);
+}, 180_000);
 
 test('RandAugment rand-m9-mstd0.5-inc1: seeded, PIL op definitions, config string parsed', async () => {
   const { randAugment, parseRandAugment, RAND_INCREASING_OPS } = await import('@litv2/classification');
