@@ -5,6 +5,7 @@
  *   --backends native,wasm,cpu --threads 1,2 --sections kernels,litv2,attention --no-before --full --out-dir DIR.
  *   --task detection (nx `detection:benchmark`): tools/bench/detection.ts.
  *   --task segmentation (nx `segmentation:benchmark`): tools/bench/segmentation.ts.
+ *   --task classification (nx `classification:benchmark`): tools/bench/classification.ts.
  * `--task` is taken out here. Exit status: 0 ok, 2 usage error, 1 runtime error (`LITV2_DEBUG=1` prints the stack).
  */
 import * as fs from 'node:fs';
@@ -36,12 +37,13 @@ const TASKS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   detection: async (args) => (await import('./bench/detection')).main(args),
   segmentation: async (args) => (await import('./bench/segmentation')).main(args),
+  classification: async (args) => (await import('./bench/classification')).main(args),
 };
 
 async function run(): Promise<number> {
   const { task = 'core', rest } = splitTask(argv);
   if (wantsHelp(argv) && !argv.some((a) => a === '--task' || a.startsWith('--task='))) {
-    console.log('usage: benchmark [--task core|detection|segmentation] [task options]; `--task T --help` lists the options of T');
+    console.log('usage: benchmark [--task core|detection|segmentation|classification] [task options]; `--task T --help` lists the options of T');
     return 0;
   }
   const bench = TASKS[task];

@@ -9,15 +9,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildLrSchedule, ConfigError, CLASSIFIERS, deepClone, validateRunConfig, type ConfigNode, type TaskDefinition } from '@litv2/core';
+import { buildLrSchedule, buildPipeline, ConfigError, CLASSIFIERS, CLS_BACKBONES, deepClone, validateRunConfig, type ConfigNode, type TaskDefinition } from '@litv2/core';
 import { loadConfig } from '@litv2/core/node';
 import { detectionTask } from '@litv2/detection';
 import { segmentationTask } from '@litv2/segmentation';
-import '@litv2/classification';
+import { classificationTask, CLS_DATASETS } from '@litv2/classification';
 
 const root = path.resolve(__dirname, '../..');
 const configsDir = path.join(root, 'configs');
-const TASKS: Record<string, TaskDefinition | 'classification'> = { detection: detectionTask as unknown as TaskDefinition, segmentation: segmentationTask as unknown as TaskDefinition, classification: 'classification' };
+const TASKS: Record<string, TaskDefinition> = { detection: detectionTask as unknown as TaskDefinition, segmentation: segmentationTask as unknown as TaskDefinition, classification: classificationTask as unknown as TaskDefinition };
 
 /** Top-level keys that are YAML anchor holders (not read by the engine) or free variables. */
 const VARIABLES = new Set(['dataset_type', 'data_root', 'classes', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'crop_size', 'test_transform', 'img_scale', 'norm_cfg']);
@@ -29,6 +29,11 @@ function keyPaths(node: unknown, prefix: (string | number)[] = []): (string | nu
   else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (prefix.length === 0 && (VARIABLES.has(k) || k.startsWith('_'))) continue;
+      // paramwise_cfg.custom_keys are parameter-name patterns, not config keys (their values are checked).
+      if (prefix[prefix.length - 1] === 'custom_keys') {
+        out.push(...keyPaths(v, [...prefix, k]));
+        continue;
+      }
       // `type` names the thing; a wrong type value is tested by the registries' own tests.
       if (k !== 'type') out.push([...prefix, k]);
       out.push(...keyPaths(v, [...prefix, k]));
@@ -53,18 +58,19 @@ function renamed(cfg: ConfigNode, p: (string | number)[]): ConfigNode {
 }
 
 /** Checks a config as train/test do before building anything large; throws the first error. */
-async function check(cfg: ConfigNode, file: string, task: TaskDefinition | 'classification'): Promise<void> {
+async function check(cfg: ConfigNode, file: string, task: TaskDefinition): Promise<void> {
   validateRunConfig(cfg, { file });
   if (cfg.lr_config) buildLrSchedule(cfg.lr_config as ConfigNode, 0.01, file);
-  if (task === 'classification') {
-    CLASSIFIERS.resolve(cfg.model as ConfigNode, { file, path: 'model' });
-    const { CLS_BACKBONES } = await import('@litv2/core');
-    CLS_BACKBONES.build((cfg.model as ConfigNode).backbone as ConfigNode, undefined, { file, path: 'model.backbone' });
-    return;
-  }
   const ctx = { configFile: file, repoRoot: fs.mkdtempSync('/tmp/typo-'), skipBadSamples: false, log: () => {} };
   for (const split of ['train', 'val', 'test'] as const) {
-    if (!(cfg.data as ConfigNode | undefined)?.[split]) continue;
+    const node = (cfg.data as ConfigNode | undefined)?.[split] as ConfigNode | undefined;
+    if (!node) continue;
+    if (task === classificationTask) {
+      // Building an ImageFolder generates or scans images; its keys and pipeline are what a typo can hit.
+      CLS_DATASETS.resolve(node, { file, path: `data.${split}` });
+      if (node.pipeline) buildPipeline(node.pipeline, { file, path: `data.${split}.pipeline` });
+      continue;
+    }
     try {
       await task.buildDataset(cfg, split, ctx);
     } catch (e) {
@@ -72,6 +78,13 @@ async function check(cfg: ConfigNode, file: string, task: TaskDefinition | 'clas
       if (!(e instanceof ConfigError) || /not found|does not exist|download/.test((e as Error).message)) continue;
       throw e;
     }
+  }
+  if (task === classificationTask) {
+    // Resolving checks every key of the classifier and its network without building ImageNet-size weights.
+    const model = cfg.model as ConfigNode;
+    CLASSIFIERS.resolve(model, { file, path: 'model' });
+    CLS_BACKBONES.resolve(model.backbone as ConfigNode, { file, path: 'model.backbone' });
+    return;
   }
   const model = await task.buildModel(cfg, ctx);
   model.dispose();

@@ -9,6 +9,6 @@ test('train.ts --task with an unknown name fails in one line listing the known t
     cwd: repoRoot, encoding: 'utf8', env: { ...process.env, LITV2_BACKEND: 'cpu', LITV2_QUIET_BACKEND: '1' },
   });
   expect(r.status).toBe(1);
-  expect(r.stderr.trim()).toMatch(/^train: unknown task 'detectoin' \(did you mean 'detection'\?\); known tasks: detection, segmentation$/m);
+  expect(r.stderr.trim()).toMatch(/^train: unknown task 'detectoin' \(did you mean 'detection'\?\); known tasks: detection, segmentation, classification$/m);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
 });

@@ -1,3 +1,4 @@
-export * from './image_classifier';
-export * from './transforms';
+export * from './models';
+export * from './data';
+export * from './task';
 export * from './predict';

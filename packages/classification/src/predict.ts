@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
-import { CLASSIFIERS, ConfigError, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
+import { ConfigError, loadPretrained, type ConfigNode, type LoadResult } from '@litv2/core';
 import { initBackend, loadConfig } from '@litv2/core/node';
-import { ImageClassifier, type TopK } from './image_classifier';
-import { IMAGENET_EVAL, loadEvalImage, loadTensorFile, type EvalTransform } from './transforms';
+import { CLASSIFIERS } from '@litv2/core';
+import type { ImageClassifier, TopK } from './models/image_classifier';
+import './models/image_classifier';
+import { IMAGENET_EVAL, loadEvalImage, loadTensorFile, type EvalTransform } from './data/eval_input';
 
 export interface BuiltClassifier {
   model: ImageClassifier;
@@ -20,8 +22,7 @@ export async function buildClassifier(cfg: ConfigNode, opts: { checkpoint?: stri
   const initCfg = modelCfg.init_cfg as { type?: string; checkpoint?: string } | null | undefined;
   const ckpt = opts.checkpoint ?? (initCfg?.type === 'Pretrained' ? initCfg.checkpoint : undefined);
   // Built without the random init when weights follow.
-  const model = CLASSIFIERS.build({ ...modelCfg, init_cfg: ckpt ? { type: 'Pretrained', checkpoint: ckpt } : null }, undefined, { file: opts.file, path: 'model' });
-  if (!(model instanceof ImageClassifier)) throw new ConfigError(`${String(modelCfg.type)} is not an image classifier`, { file: opts.file, path: 'model.type' });
+  const model = CLASSIFIERS.build({ ...modelCfg, init_cfg: ckpt ? { type: 'Pretrained', checkpoint: ckpt } : null }, undefined, { file: opts.file, path: 'model' }) as ImageClassifier;
   model.eval();
   if (!ckpt) return { model };
   if (!fs.existsSync(ckpt)) throw new Error(`checkpoint not found: ${ckpt}`);

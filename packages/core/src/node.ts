@@ -38,6 +38,8 @@ export * from './engine/work_dir';
 export * from './parity/fixture_io';
 export * from './parity/check';
 export * from './backbones/litv2/fixture_parity';
+export * from './backbones/levit/fixture_parity';
+export * from './backbones/efficientvit/fixture_parity';
 
 export * from './backbones/litv2/convert';
 export * from './analysis/log_files';

@@ -11,11 +11,13 @@ import { isMapping } from './tree';
 import { validateKeys, type KeySchema, type ValidateOrigin } from './validate';
 
 const GRAD_CLIP: KeySchema = { max_norm: 'positive', norm_type: 'positive' };
+/** mmcv paramwise_cfg (+ one_dim_decay_mult: timm's no decay on 1-D parameters). */
+const PARAMWISE: KeySchema = { custom_keys: 'mapping', bias_lr_mult: 'nonneg', bias_decay_mult: 'nonneg', one_dim_decay_mult: 'nonneg' };
 
 /** Optimizer keys by type (mmcv names); `lr` must be > 0 and decays >= 0. */
 export const OPTIMIZER_SCHEMAS: Record<string, KeySchema> = {
-  AdamW: { type: 'string', lr: 'positive', betas: 'number[]', eps: 'positive', weight_decay: 'nonneg', amsgrad: 'boolean', paramwise_cfg: 'mapping' },
-  SGD: { type: 'string', lr: 'positive', momentum: 'nonneg', dampening: 'nonneg', weight_decay: 'nonneg', nesterov: 'boolean', paramwise_cfg: 'mapping' },
+  AdamW: { type: 'string', lr: 'positive', betas: 'number[]', eps: 'positive', weight_decay: 'nonneg', amsgrad: 'boolean', paramwise_cfg: PARAMWISE },
+  SGD: { type: 'string', lr: 'positive', momentum: 'nonneg', dampening: 'nonneg', weight_decay: 'nonneg', nesterov: 'boolean', paramwise_cfg: PARAMWISE },
 };
 
 const SECTIONS: KeySchema = {
@@ -122,4 +124,9 @@ function validateOptimizer(v: unknown, origin: Omit<ValidateOrigin, 'path'>): vo
   const schema = typeof type === 'string' ? OPTIMIZER_SCHEMAS[type] : undefined;
   if (!schema) throw new ConfigError(`unknown optimizer type '${String(type)}'${didYouMean(String(type), Object.keys(OPTIMIZER_SCHEMAS))}; known: ${Object.keys(OPTIMIZER_SCHEMAS).join(', ')}`, where('optimizer.type'));
   validateKeys(v, schema, { ...origin, path: 'optimizer' });
+  // custom_keys: parameter-name patterns (free) -> {lr_mult, decay_mult}.
+  const custom = ((v as ConfigNode).paramwise_cfg as ConfigNode | undefined)?.custom_keys;
+  if (isMapping(custom)) {
+    for (const [pattern, mult] of Object.entries(custom)) validateKeys(mult, { lr_mult: 'nonneg', decay_mult: 'nonneg' }, { ...origin, path: `optimizer.paramwise_cfg.custom_keys.${pattern}` });
+  }
 }

@@ -29,6 +29,11 @@ export interface ParamwiseCfg {
   custom_keys?: Record<string, { lr_mult?: number; decay_mult?: number }>;
   bias_lr_mult?: number;
   bias_decay_mult?: number;
+  /**
+   * Decay multiplier of every parameter with at most one dimension (biases, norm weights) that no custom key
+   * gives a decay_mult: timm's `set_weight_decay` rule (0 = no decay on 1-D params), the classification recipe's.
+   */
+  one_dim_decay_mult?: number;
 }
 
 /**
@@ -39,10 +44,11 @@ export interface ParamwiseCfg {
 export function resolveParamGroups(named: [string, tf.Variable][], paramwise: ParamwiseCfg = {}): ParamEntry[] {
   const custom = paramwise.custom_keys ?? {};
   const keys = Object.keys(custom).sort().sort((a, b) => b.length - a.length);
+  const oneDimDecay = (v: tf.Variable) => (v.rank <= 1 ? paramwise.one_dim_decay_mult ?? 1 : 1);
   return named.map(([name, variable]) => {
     for (const k of keys) {
       if (name.includes(k)) {
-        return { name, variable, lrMult: custom[k].lr_mult ?? 1, decayMult: custom[k].decay_mult ?? 1 };
+        return { name, variable, lrMult: custom[k].lr_mult ?? 1, decayMult: custom[k].decay_mult ?? oneDimDecay(variable) };
       }
     }
     const isBias = name.endsWith('.bias') || name === 'bias';
@@ -50,7 +56,7 @@ export function resolveParamGroups(named: [string, tf.Variable][], paramwise: Pa
       name,
       variable,
       lrMult: isBias ? paramwise.bias_lr_mult ?? 1 : 1,
-      decayMult: isBias ? paramwise.bias_decay_mult ?? 1 : 1,
+      decayMult: isBias && paramwise.bias_decay_mult !== undefined ? paramwise.bias_decay_mult : oneDimDecay(variable),
     };
   });
 }
@@ -223,8 +229,8 @@ export class SGD extends BaseOptimizer {
 function checkParamwise(cfg: ConfigNode, origin: ConfigOrigin): ParamwiseCfg {
   const paramwise = (cfg.paramwise_cfg ?? {}) as ParamwiseCfg & Record<string, unknown>;
   for (const k of Object.keys(paramwise)) {
-    if (!['custom_keys', 'bias_lr_mult', 'bias_decay_mult'].includes(k)) {
-      throw new ConfigError(`unsupported paramwise_cfg key '${k}' (supported: custom_keys, bias_lr_mult, bias_decay_mult)`, { ...origin, path: `${origin.path}.paramwise_cfg.${k}` });
+    if (!['custom_keys', 'bias_lr_mult', 'bias_decay_mult', 'one_dim_decay_mult'].includes(k)) {
+      throw new ConfigError(`unsupported paramwise_cfg key '${k}' (supported: custom_keys, bias_lr_mult, bias_decay_mult, one_dim_decay_mult)`, { ...origin, path: `${origin.path}.paramwise_cfg.${k}` });
     }
   }
   return paramwise;

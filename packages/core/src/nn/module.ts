@@ -50,6 +50,15 @@ export class Module {
     return this.addParam(name, value, 'same', true, torchDtype);
   }
 
+  /**
+   * Registers an existing trainable variable under this module's own `name` (an inner layer that is not a child,
+   * e.g. a BN-folded conv whose weights carry the pair's name as after PyTorch's in-place module replacement).
+   */
+  protected adoptParameter(name: string, variable: tf.Variable, layout: TorchLayout): void {
+    if (this.children.has(name) || this.ownParams.has(name)) throw new Error(`duplicate parameter name '${name}'`);
+    this.ownParams.set(name, { variable, layout, buffer: false, torchDtype: 'float32' });
+  }
+
   private addParam(name: string, value: tf.Tensor, layout: TorchLayout, buffer: boolean, torchDtype: 'float32' | 'int64') {
     if (this.children.has(name) || this.ownParams.has(name)) throw new Error(`duplicate parameter name '${name}'`);
     const variable = tf.variable(value, !buffer, undefined, 'float32');

@@ -62,13 +62,6 @@ export const NECKS = new Registry<Neck>('neck');
 export const HEADS = new Registry<Module>('head');
 export const DETECTORS = new Registry<Module>('detector');
 export const SEGMENTORS = new Registry<Module>('segmentor');
-export const CLASSIFIERS = new Registry<Module>('classifier');
-/**
- * Architectures of whole-image classifiers by `type` (the official classification constructor arguments,
- * validated): what `ImageClassifier` instantiates. Separate from BACKBONES, whose 'LITv2' is the dense
- * (detection / segmentation) backbone with other keys.
- */
-export const CLS_BACKBONES = new Registry<ConfigNode>('classification backbone');
 export const LOSSES = new Registry<object>('loss');
 export const BBOX_ASSIGNERS = new Registry<object>('bbox assigner');
 export const BBOX_SAMPLERS = new Registry<object>('bbox sampler');
@@ -101,3 +94,37 @@ export function buildChild<T extends object, X>(
   }
   return built as T;
 }
+
+/**
+ * A backbone family in its ImageNet classification form (stem, stages, pooled features and, when
+ * `numClasses > 0`, the linear head), with the official state-dict names so released classifiers load as is.
+ * Input NHWC [B, imgSize, imgSize, 3], normalised with the ImageNet mean/std.
+ */
+export interface ClassificationNet extends Module {
+  readonly numClasses: number;
+  /** Width of the pooled features the head sees. */
+  readonly featureDim: number;
+  /** The input side the network is built for (classification models take one size). */
+  readonly imgSize: number;
+  /** Logits [B, numClasses] (pooled features when numClasses = 0). */
+  forward(x: tf.Tensor4D): tf.Tensor2D;
+  /** Analytic FLOPs of one image at `imgSize`, counted as the family's authors count them. */
+  flops(): number;
+}
+
+/** Build context of CLS_BACKBONES: `init: false` skips the random init of a network whose weights follow. */
+export interface ClassificationNetContext {
+  init?: boolean;
+}
+
+/** Whole classification networks of the backbone families (LITv2, LeViT, EfficientViT), by `type`. */
+export const CLS_BACKBONES = new Registry<ClassificationNet, ClassificationNetContext | undefined>('classification backbone');
+
+/** A model that maps an image batch to class logits (what classification's task trains and evaluates). */
+export interface Classifier extends Module {
+  readonly numClasses: number;
+  forward(x: tf.Tensor4D): tf.Tensor2D;
+}
+
+/** Classifiers (classification's `ImageClassifier`) by `type`. */
+export const CLASSIFIERS = new Registry<Classifier>('classifier');

@@ -24,6 +24,8 @@ export interface RegisteredBuilder<T, C extends ConfigNode, X> {
   /** Keys that may be absent from `defaults` but are still accepted (e.g. free-form sub-trees). */
   extraKeys?: readonly string[];
   build: (cfg: C, ctx: X, origin: ConfigOrigin) => T;
+  /** Checks nested keys of the merged config without building (run by `resolve`, so also by `build`). */
+  check?: (cfg: C, origin: ConfigOrigin) => void;
 }
 
 /**
@@ -67,6 +69,7 @@ export class Registry<T, X = undefined> {
     }
     const merged: ConfigNode = { ...entry.defaults };
     for (const [k, v] of Object.entries(cfg)) if (k !== this.typeKey && v !== undefined) merged[k] = v;
+    entry.check?.(merged, origin);
     return { type, cfg: merged };
   }
 

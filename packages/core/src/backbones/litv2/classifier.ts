@@ -4,6 +4,7 @@ import { LITv2Base, LITV2_ARCH_DEFAULTS, type LITv2ArchConfig, type LITv2BuildOp
 import type { Tap } from './blocks';
 import { truncLinear } from '../../attention/trunc_linear';
 import { litv2Flops } from './flops';
+import type { ClassificationNet } from '../../registry/registries';
 
 export interface LITv2ClsConfig extends LITv2ArchConfig {
   img_size: number;
@@ -16,7 +17,7 @@ export const LITV2_CLS_DEFAULTS: LITv2ClsConfig = { ...LITV2_ARCH_DEFAULTS, img_
  * LITv2 image classifier (official `classification/models/litv2.py`): patch embed, 4 stages with DTMs,
  * final LayerNorm `norm`, mean over tokens, Linear `head`. Input NHWC [B, img_size, img_size, 3].
  */
-export class LITv2 extends LITv2Base {
+export class LITv2 extends LITv2Base implements ClassificationNet {
   readonly norm: LayerNorm;
   readonly head?: Linear;
   readonly cfg: LITv2ClsConfig;
@@ -28,6 +29,16 @@ export class LITv2 extends LITv2Base {
     const nf = this.numFeatures[this.numFeatures.length - 1];
     this.norm = this.addModule('norm', new LayerNorm(nf));
     if (c.num_classes > 0) this.head = this.addModule('head', truncLinear(nf, c.num_classes, true, opts.init ?? true));
+  }
+
+  get numClasses(): number {
+    return this.cfg.num_classes;
+  }
+  get featureDim(): number {
+    return this.numFeatures[this.numFeatures.length - 1];
+  }
+  get imgSize(): number {
+    return this.cfg.img_size;
   }
 
   /** Pooled features [B, num_features] (after the final norm and the token mean). */

@@ -2,7 +2,7 @@ import { BACKBONES, CLS_BACKBONES } from '../../registry/registries';
 import { ConfigError, type ConfigNode, type ConfigOrigin } from '../../registry/registry';
 import { validateKeys } from '../../config/validate';
 import { LITv2Backbone, LITV2_BACKBONE_DEFAULTS, type LITv2BackboneConfig } from './backbone';
-import { LITV2_CLS_DEFAULTS, type LITv2ClsConfig } from './classifier';
+import { LITv2, LITV2_CLS_DEFAULTS, type LITv2ClsConfig } from './classifier';
 
 const INT_LISTS = ['depths', 'num_heads', 'has_msa', 'local_ws', 'out_indices'] as const;
 const NUMBERS = ['patch_size', 'in_chans', 'embed_dim', 'mlp_ratio', 'drop_rate', 'attn_drop_rate', 'drop_path_rate', 'alpha', 'frozen_stages', 'pretrain_img_size', 'window_size'] as const;
@@ -71,10 +71,20 @@ export function registerLITv2Backbone(): void {
 
 registerLITv2Backbone();
 
-// The classification LITv2 (official classification/models/litv2.py arguments) for ImageClassifier.
+/**
+ * The classification network (official `classification/models/litv2.py` arguments) as CLS_BACKBONES 'LITv2'.
+ * `init: false` in the build context skips the random init when weights are loaded right after.
+ */
 if (!CLS_BACKBONES.has('LITv2')) {
   CLS_BACKBONES.register('LITv2', {
     defaults: { ...LITV2_CLS_DEFAULTS } as unknown as ConfigNode,
-    build: (cfg, _ctx, origin) => validateLITv2ClsConfig(cfg, origin) as unknown as ConfigNode,
+    build: (cfg, ctx, origin) => {
+      const c = validateLITv2ClsConfig(cfg, origin);
+      try {
+        return new LITv2(c, { init: ctx?.init ?? true });
+      } catch (e) {
+        throw new ConfigError((e as Error).message, origin);
+      }
+    },
   });
 }
