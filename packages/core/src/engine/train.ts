@@ -179,12 +179,14 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     shard: worldSize > 1 ? { rank, worldSize } : undefined,
   });
   let evalHook: EvalHook | undefined;
-  // Evaluation runs on rank 0 (the others wait at their next collective).
-  if (!job.noValidate && obj(cfg.data).val && lead) {
+  if (!job.noValidate && obj(cfg.data).val) {
     const valSet = await task.buildDataset(cfg, 'val', ctx);
-    evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples });
+    // Data-parallel: every rank evaluates its shard; rank 0 gathers the results and computes the metrics once.
+    const shard = dist && worldSize > 1 ? { rank, worldSize, gather: <T>(v: T): T[] => dist.allgatherJson(v) } : undefined;
+    evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples, shard });
+    hooks.push(evalHook);
     // Redraws work_dir/curves.png after each evaluation.
-    hooks.push(evalHook, new CurvePlotHook({ log }));
+    if (lead) hooks.push(new CurvePlotHook({ log }));
   }
   const runner = new Runner({
     model,
