@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dumpConfig } from '../config/dump_file';
 import { seedEverything } from '../nn/random';
+import { setBatchNormSync } from '../nn/sync_batch_norm';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
 import { DataLoader } from '../data/dataloader';
@@ -207,6 +208,8 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
   // Every rank starts (and resumes) from rank 0's weights.
   if (dist) broadcastModuleState(dist, model);
+  // norm_cfg SyncBN layers use the statistics of the global batch.
+  if (dist && worldSize > 1) setBatchNormSync((buf) => dist.allreduceSum(buf));
 
   // From here on the run writes to its work dir (rank 0 only).
   if (lead) {
@@ -221,7 +224,11 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   }
   log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
     `of ${runner.itersPerEpoch} batches x ${bs} images${worldSize > 1 ? ` per rank x ${worldSize} ranks` : ''}; work dir ${workDir}`);
-  await runner.run();
+  try {
+    await runner.run();
+  } finally {
+    if (dist && worldSize > 1) setBatchNormSync(undefined);
+  }
   dist?.barrier(); // no rank exits (closing its connections) while another still evaluates or saves
   return { workDir, runner, eval: evalHook?.lastResult, rank };
 }
