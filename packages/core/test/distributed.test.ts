@@ -145,6 +145,28 @@ function worker(args: Record<string, unknown>): Promise<Run> {
     expect(moved).toBeGreaterThan(0);
   }, 120_000);
 
+  it('resumes a 2-rank checkpoint in 1 process (same total batch) exactly where an uninterrupted run would be', async () => {
+    const store = path.join(dir, 'store-resume');
+    const ck = path.join(dir, 'epoch1.safetensors');
+    const straight = path.join(dir, 'straight.json');
+    const resumed = path.join(dir, 'resumed.json');
+    // Phase 1: 2 ranks x batch 2 train epoch 1 (3 iterations) and save; a single process trains 6 alongside.
+    const phase1 = await Promise.all([
+      worker({ rank: 0, worldSize: 2, store, batch: 2, iters: 3, out: path.join(dir, 'p1.json'), saveTo: ck }),
+      worker({ rank: 1, worldSize: 2, store, batch: 2, iters: 3, out: path.join(dir, 'p1.json') }),
+      worker({ rank: 0, worldSize: 1, store, batch: 4, iters: 6, out: straight }),
+    ]);
+    for (const r of phase1) expect(r.code).toBe(0);
+    // Phase 2: one process x batch 4 resumes at iteration 3 and trains to 6.
+    const phase2 = await worker({ rank: 0, worldSize: 1, store, batch: 4, iters: 6, out: resumed, resumeFrom: ck });
+    expect(phase2.code).toBe(0);
+    const a = JSON.parse(fs.readFileSync(straight, 'utf8')) as Record<string, number[]>;
+    const b = JSON.parse(fs.readFileSync(resumed, 'utf8')) as Record<string, number[]>;
+    let maxDiff = 0;
+    for (const k of Object.keys(a)) a[k].forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - b[k][i]))));
+    expect(maxDiff).toBeLessThan(1e-6);
+  }, 120_000);
+
   it('a rank killed mid-run makes the other stop with a one-line error at its next all-reduce (no hang until the 20 s timeout)', async () => {
     const store = path.join(dir, 'store-kill');
     const out = path.join(dir, 'kill.json');

@@ -3,6 +3,7 @@
  *   tsx dp_worker.ts '{"rank":0,"worldSize":2,"store":DIR,"batch":B,"iters":K,"out":FILE,"dieAtIter":N?}'
  * Trains a deterministic toy model through the Runner on its DataLoader shard, with gradients averaged over
  * Gloo; rank 0 writes the final weights (JSON) to `out`. With worldSize 1 it trains alone, no Gloo.
+ * `saveTo` writes a checkpoint at the end (rank 0), `resumeFrom` resumes from one (any earlier world size).
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +15,7 @@ import { buildOptimizer } from '../../src/engine/optimizer';
 import { buildLrSchedule } from '../../src/engine/lr_schedule';
 import { ProcessGroup } from '../../src/distributed/gloo';
 import { broadcastModuleState, makeGradientAverager } from '../../src/distributed/data_parallel';
+import { loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/checkpoint';
 import { MemoryCheckpointIO, ToyDataset } from './toy';
 
 /** conv -> global mean -> linear, mean squared error: the loss of 2B samples is the mean of two B-sample losses. */
@@ -38,7 +40,7 @@ class DpToy extends Module {
 }
 
 async function main(): Promise<void> {
-  const o = JSON.parse(process.argv[2]) as { rank: number; worldSize: number; store: string; batch: number; iters: number; out: string; dieAtIter?: number; seed?: number; syncBn?: boolean };
+  const o = JSON.parse(process.argv[2]) as { rank: number; worldSize: number; store: string; batch: number; iters: number; out: string; dieAtIter?: number; seed?: number; syncBn?: boolean; saveTo?: string; resumeFrom?: string };
   await tf.setBackend('cpu');
   // Rank 1 starts from other weights: the broadcast from rank 0 must make them equal.
   seedEverything((o.seed ?? 3) + (o.rank === 1 ? 100 : 0));
@@ -55,13 +57,15 @@ async function main(): Promise<void> {
     trainLoader: loader,
     maxIters: o.iters,
     workDir: `${o.out}.work${o.rank}`,
-    checkpointIO: new MemoryCheckpointIO(),
+    checkpointIO: o.saveTo || o.resumeFrom ? { save: (f, d) => saveCheckpoint(f, d), load: (f) => loadCheckpoint(f) } : new MemoryCheckpointIO(),
     log: () => {},
     reduceGrads: group && makeGradientAverager(group, optimizer.params.map((p) => p.name), new Map(optimizer.params.map((p) => [p.name, p.variable.shape])), 64),
     hooks: [{ name: 'die', afterIter: (r) => { if (o.dieAtIter !== undefined && o.rank === 1 && r.iter === o.dieAtIter) process.kill(process.pid, 'SIGKILL'); } }],
   });
+  if (o.resumeFrom) await runner.resume(o.resumeFrom);
   if (group) broadcastModuleState(group, model);
   await runner.run();
+  if (o.saveTo && o.rank === 0) await runner.saveCheckpoint(o.saveTo);
   if (o.rank === 0) {
     const sd = model.stateDict();
     fs.writeFileSync(o.out, JSON.stringify(Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, Array.from(t.dataSync())]))));
