@@ -1,8 +1,9 @@
 /**
  * Data-parallel training over Gloo: shards of the DistributedSampler, and (when the Gloo add-on is built:
  * `node tools/build-native-gloo.mjs`) real 2-process runs on loopback through helpers/dp_worker.ts:
- * 2 ranks x batch B give the weights of 1 process x batch 2B, and a killed rank stops the other with a message.
- * About 40 s on 2 loaded cores; the processes are tiny (8x8 images, a conv and a linear layer).
+ * 2 ranks x batch B give the weights of 1 process x batch 2B, a 2-rank checkpoint resumes in 1 process, and a
+ * killed rank stops the other with a message.
+ * About 65 s on 2 cores shared with other jobs (load ~15); the processes are tiny (8x8 images, conv + SyncBN + linear).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
