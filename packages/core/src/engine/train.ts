@@ -201,11 +201,18 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     gradClip: gradClip ?? undefined,
     checkpointIO: job.checkpointIO,
     log,
-    meta: { config: job.configName, task: task.name, world_size: worldSize },
+    meta: { config: job.configName, task: task.name, world_size: worldSize, samples_per_gpu: bs },
     reduceGrads: dist && worldSize > 1 ? makeGradientAverager(dist, optimizer.params.map((p) => p.name), new Map(optimizer.params.map((p) => [p.name, p.variable.shape]))) : undefined,
   });
-  if (resumeFile) await runner.resume(resumeFile);
-  else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  if (resumeFile) {
+    await runner.resume(resumeFile);
+    // Mid-epoch positions count batches of the saving run's total batch; another total batch would land elsewhere.
+    const m = runner.resumedMeta ?? {};
+    const savedTotal = Number(m.world_size ?? 1) * Number(m.samples_per_gpu ?? bs);
+    if (runner.innerIter > 0 && savedTotal !== worldSize * bs) {
+      throw new ConfigError(`${resumeFile} was saved mid-epoch with a total batch of ${savedTotal} (${String(m.world_size ?? 1)} rank(s)); this run's total batch is ${worldSize * bs}: resume it with the same ranks x samples_per_gpu, or from an end-of-epoch checkpoint`, { file, path: 'resume_from' });
+    }
+  } else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
   // Every rank starts (and resumes) from rank 0's weights.
   if (dist) broadcastModuleState(dist, model);
   // norm_cfg SyncBN layers use the statistics of the global batch.
