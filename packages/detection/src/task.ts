@@ -30,7 +30,15 @@ export const detectionTask: TaskDefinition<Detector, DetBatch> = {
 
   async evaluate(model, dataset, _cfg, opts: EvalOptions): Promise<EvalResult> {
     if (!(dataset instanceof CocoDetDataset)) throw new Error('detection evaluation needs a CocoDataset');
-    const results = await runInference(model, dataset, opts);
+    let results = await runInference(model, dataset, opts);
+    if (opts.shard) {
+      // Gathered in dataset order (each image's detections in the order its rank produced them), so the
+      // evaluation sees exactly what a single process would.
+      const parts = opts.shard.gather(results);
+      if (opts.shard.rank !== 0) return { metrics: {}, table: '' };
+      const pos = new Map(dataset.imgIds.map((id, i) => [id, i]));
+      results = parts.flat().map((r, k) => ({ r, k })).sort((a, b) => pos.get(a.r.image_id)! - pos.get(b.r.image_id)! || a.k - b.k).map((x) => x.r);
+    }
     const out = opts.out ?? path.join(opts.workDir, 'results.bbox.json');
     const { metrics, table } = evaluateCocoBbox(dataset.coco, results, dataset.imgIds, out);
     opts.log(`wrote ${results.length} detections to ${out}`);
@@ -39,12 +47,13 @@ export const detectionTask: TaskDefinition<Detector, DetBatch> = {
 };
 
 /** Runs the model over a dataset (test pipeline), returning COCO-format detections in original-image coordinates. */
-export async function runInference(model: Detector, dataset: CocoDetDataset, opts: Pick<EvalOptions, 'batchSize' | 'skipBadSamples' | 'log'>): Promise<CocoResult[]> {
-  const loader = new DataLoader<DetBatch>(dataset, { batchSize: opts.batchSize ?? 1, shuffle: false, seed: 0, prefetch: 2, collate: collateDetection, skipBadSamples: opts.skipBadSamples, log: opts.log });
+export async function runInference(model: Detector, dataset: CocoDetDataset, opts: Pick<EvalOptions, 'batchSize' | 'skipBadSamples' | 'log' | 'shard'>): Promise<CocoResult[]> {
+  const shard = opts.shard && { rank: opts.shard.rank, worldSize: opts.shard.worldSize, pad: false };
+  const loader = new DataLoader<DetBatch>(dataset, { batchSize: opts.batchSize ?? 1, shuffle: false, seed: 0, prefetch: 2, collate: collateDetection, skipBadSamples: opts.skipBadSamples, log: opts.log, shard });
   const results: CocoResult[] = [];
   model.eval();
   // Progress as segmentation's evaluation prints it: every 50 images and at the end.
-  const n = dataset.length;
+  const n = shard ? loader.order(0).length : dataset.length;
   const t0 = Date.now();
   let done = 0;
   for await (const batch of loader.batches(0)) {

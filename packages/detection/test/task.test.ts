@@ -231,3 +231,32 @@ test('a full RetinaNet train step (LITv2 + FPN + RetinaHead + AdamW) keeps the t
   model.dispose();
   tf.dispose([batch.imgs, ...batch.gt_bboxes, ...batch.gt_labels]);
 });
+
+test('sharded evaluation (2 ranks, gathered on rank 0) equals single-process evaluation exactly', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'det-shard-'));
+  await makeCoco(dir);
+  const cfg = { data: { test: (dataCfg(dir, [{ type: 'LoadImageFromFile' }, { type: 'Normalize', ...NORM }, { type: 'DefaultFormatBundle' }, { type: 'Collect', keys: ['img'] }]).data as ConfigNode).train } } as ConfigNode;
+  const ds = (await detectionTask.buildDataset(cfg, 'test', ctx(dir))) as CocoDetDataset;
+  // A stand-in detector with boxes near the GT of each image, some with tied scores (order-sensitive).
+  const model = {
+    eval: () => {},
+    simpleTest: async (_imgs: tf.Tensor, metas: { ori_shape: number[] }[]) =>
+      metas.map((m) => {
+        const [h, w] = m.ori_shape;
+        const boxes = [[10, 5, 40, 25, 0.9], [50, 30, 70, 55, 0.5], [2, 3, 22, 33, 0.5], [0, 0, w / 2, h / 2, 0.5], [w / 3, h / 3, w, h, 0.3]];
+        return { bboxes: Float32Array.from(boxes.flat()), labels: Int32Array.from([1, 0, 1, 1, 0]) };
+      }),
+  } as unknown as Parameters<typeof detectionTask.evaluate>[0];
+  const opts = { workDir: dir, log: () => {} };
+  const single = await detectionTask.evaluate(model, ds, cfg, opts);
+  expect(single.metrics.bbox_mAP).toBeGreaterThan(0);
+  // Rank 1 runs first and leaves its part; rank 0's gather returns both (what ProcessGroup.allgatherJson does).
+  let fromRank1: unknown;
+  const r1 = await detectionTask.evaluate(model, ds, cfg, { ...opts, shard: { rank: 1, worldSize: 2, gather: <T>(v: T): T[] => ((fromRank1 = JSON.parse(JSON.stringify(v))), [v, v]) } });
+  expect(r1.metrics).toEqual({});
+  const r0 = await detectionTask.evaluate(model, ds, cfg, { ...opts, out: path.join(dir, 'sharded.json'), shard: { rank: 0, worldSize: 2, gather: <T>(v: T): T[] => [JSON.parse(JSON.stringify(v)) as T, fromRank1 as T] } });
+  expect(r0.metrics).toEqual(single.metrics);
+  expect(r0.table).toEqual(single.table);
+  // Rank 0 saw images 0 and 2, rank 1 image 1: both parts were needed.
+  expect((fromRank1 as unknown[]).length).toBe(5);
+});

@@ -27,8 +27,9 @@ export interface DataLoaderOptions<B extends Batch = Batch> {
    * Data-parallel shard (torch DistributedSampler / mmdet DistributedGroupSampler): every rank draws the same
    * epoch order from the shared seed, pads it so each rank gets as many samples (repeating from the start),
    * and keeps every `worldSize`-th sample (grouped by aspect: every `worldSize`-th batch) from `rank`.
+   * `pad: false` (sharded evaluation) skips the padding, so every sample is seen exactly once.
    */
-  shard?: { rank: number; worldSize: number };
+  shard?: { rank: number; worldSize: number; pad?: boolean };
   log?: (line: string) => void;
 }
 
@@ -96,7 +97,9 @@ export class DataLoader<B extends Batch = Batch> {
     let n = grouped ? groupedLength(this.dataset.groupFlags!(), this.batchSize) : this.dataset.length;
     if (this.opts.shard && n > 0) {
       const unit = grouped ? this.batchSize : 1;
-      n = Math.ceil(n / unit / this.opts.shard.worldSize) * unit;
+      const { rank, worldSize, pad } = this.opts.shard;
+      const units = n / unit;
+      n = (pad === false ? Math.floor(units / worldSize) + (rank < units % worldSize ? 1 : 0) : Math.ceil(units / worldSize)) * unit;
     }
     return this.opts.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
@@ -164,10 +167,10 @@ function groupedLength(flags: Uint8Array, bs: number): number {
  * batches of one aspect group): the units are padded to a multiple of worldSize by repeating from the start,
  * then rank r keeps units r, r + worldSize, ...
  */
-function shardOrder(order: number[], shard: { rank: number; worldSize: number }, unit: number): number[] {
+function shardOrder(order: number[], shard: { rank: number; worldSize: number; pad?: boolean }, unit: number): number[] {
   const units = order.length / unit;
   if (units === 0) return [];
-  const total = Math.ceil(units / shard.worldSize) * shard.worldSize;
+  const total = shard.pad === false ? units : Math.ceil(units / shard.worldSize) * shard.worldSize;
   const out: number[] = [];
   for (let u = shard.rank; u < total; u += shard.worldSize) {
     const src = u % units;

@@ -158,6 +158,7 @@ export async function evalCli(argv: string[], deps: CliDeps): Promise<EvalResult
   const log = deps.log ?? ((l: string) => console.log(l));
   if (wantsHelp(argv)) throw new HelpRequested(EVAL_USAGE);
   const args = parseCliArgs(argv);
+  if (args.launcher) throw new UsageError('--launcher gloo is for training (tools/train.ts); evaluation here runs in one process (training evaluates sharded)');
   const taskName = need(args.task, '--task');
   const task = await pickTask(deps.tasks, taskName);
   const loaded = deps.loadConfig(need(args.config, '--config'), { cfgOptions: args.cfgOptions });

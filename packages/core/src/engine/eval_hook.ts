@@ -2,7 +2,7 @@ import type { Dataset } from '../data/types';
 import type { ConfigNode } from '../registry/registry';
 import type { Hook, IterResult } from './runner';
 import type { Runner } from './runner';
-import type { EvalResult, TaskDefinition, TrainableModel } from './types';
+import type { EvalResult, EvalShard, TaskDefinition, TrainableModel } from './types';
 
 export interface EvalHookOptions {
   task: TaskDefinition;
@@ -13,6 +13,8 @@ export interface EvalHookOptions {
   byEpoch: boolean;
   batchSize?: number;
   skipBadSamples?: boolean;
+  /** Data-parallel runs: every rank evaluates its shard, rank 0 the gathered results (types.ts EvalShard). */
+  shard?: EvalShard;
 }
 
 /** Evaluates the model with `task.evaluate`, prints the table and logs a 'val' record. */
@@ -32,10 +34,13 @@ export class EvalHook implements Hook {
         log: runner.log,
         batchSize: this.opts.batchSize,
         skipBadSamples: this.opts.skipBadSamples,
+        shard: this.opts.shard,
       });
     } finally {
       model.train();
     }
+    // Only rank 0 holds metrics in a sharded evaluation.
+    if (this.opts.shard && this.opts.shard.rank !== 0) return;
     this.lastResult = res;
     runner.lastMetrics = res.metrics;
     runner.log(res.table);

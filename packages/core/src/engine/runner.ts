@@ -122,6 +122,8 @@ export class Runner<B extends Batch = Batch> {
   innerIter = 0;
   /** Last evaluation metrics (set by the eval hook). */
   lastMetrics?: Record<string, number>;
+  /** Meta of the checkpoint `resume()` restored (e.g. the world size it was saved with). */
+  resumedMeta?: Record<string, unknown>;
   private stopRequested = false;
 
   constructor(readonly opts: RunnerOptions<B>) {
@@ -295,6 +297,7 @@ export class Runner<B extends Batch = Batch> {
         if (typeof v !== 'number') throw new Error(`checkpoint ${f}: meta.${k} is missing or not a number`);
         return v;
       };
+      this.resumedMeta = m;
       this.epoch = num('epoch');
       this.iter = num('iter');
       this.innerIter = num('innerIter');

@@ -11,6 +11,7 @@ import { dumpConfig } from '../config/dump_file';
 import { validateRunConfig } from '../config/run_schema';
 import { HOOKS } from '../registry/registries';
 import { seedEverything } from '../nn/random';
+import { setBatchNormSync } from '../nn/sync_batch_norm';
 import type { StateDict } from '../nn/module';
 import { ConfigError, type ConfigNode } from '../registry/registry';
 import { DataLoader } from '../data/dataloader';
@@ -193,13 +194,14 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     shard: worldSize > 1 ? { rank, worldSize } : undefined,
   });
   let evalHook: EvalHook | undefined;
-  // Evaluation runs on rank 0 (the others wait at their next collective).
-  if (!job.noValidate && obj(cfg.data).val && lead) {
+  if (!job.noValidate && obj(cfg.data).val) {
     const valSet = await task.buildDataset(cfg, 'val', ctx);
-    evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples });
-    // Redraws work_dir/curves.png after each evaluation.
+    // Data-parallel: every rank evaluates its shard; rank 0 gathers the results and computes the metrics once.
+    const shard = dist && worldSize > 1 ? { rank, worldSize, gather: <T>(v: T): T[] => dist.allgatherJson(v) } : undefined;
+    evalHook = new EvalHook({ task, dataset: valSet, cfg, interval: Number(evCfg.interval ?? 1), byEpoch: Boolean(evCfg.by_epoch ?? byEpochRunner), skipBadSamples: job.skipBadSamples, shard });
     hooks.push(evalHook);
-    if (!hooks.some((h) => h instanceof CurvePlotHook)) hooks.push(new CurvePlotHook({ log }));
+    // Redraws work_dir/curves.png after each evaluation.
+    if (lead && !hooks.some((h) => h instanceof CurvePlotHook)) hooks.push(new CurvePlotHook({ log }));
   }
   const runner = new Runner({
     model,
@@ -213,13 +215,22 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
     gradClip: gradClip ?? undefined,
     checkpointIO: job.checkpointIO,
     log,
-    meta: { config: job.configName, task: task.name, world_size: worldSize },
+    meta: { config: job.configName, task: task.name, world_size: worldSize, samples_per_gpu: bs },
     reduceGrads: dist && worldSize > 1 ? makeGradientAverager(dist, optimizer.params.map((p) => p.name), new Map(optimizer.params.map((p) => [p.name, p.variable.shape]))) : undefined,
   });
-  if (resumeFile) await runner.resume(resumeFile);
-  else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
+  if (resumeFile) {
+    await runner.resume(resumeFile);
+    // Mid-epoch positions count batches of the saving run's total batch; another total batch would land elsewhere.
+    const m = runner.resumedMeta ?? {};
+    const savedTotal = Number(m.world_size ?? 1) * Number(m.samples_per_gpu ?? bs);
+    if (runner.innerIter > 0 && savedTotal !== worldSize * bs) {
+      throw new ConfigError(`${resumeFile} was saved mid-epoch with a total batch of ${savedTotal} (${String(m.world_size ?? 1)} rank(s)); this run's total batch is ${worldSize * bs}: resume it with the same ranks x samples_per_gpu, or from an end-of-epoch checkpoint`, { file, path: 'resume_from' });
+    }
+  } else if (job.resume && !cfg.resume_from) log(`--resume: no checkpoint in ${workDir}, starting from scratch`);
   // Every rank starts (and resumes) from rank 0's weights.
   if (dist) broadcastModuleState(dist, model);
+  // norm_cfg SyncBN layers use the statistics of the global batch.
+  if (dist && worldSize > 1) setBatchNormSync((buf) => dist.allreduceSum(buf));
 
   // From here on the run writes to its work dir (rank 0 only).
   if (lead) {
@@ -234,7 +245,11 @@ export async function runTraining(job: TrainJob): Promise<TrainOutcome> {
   }
   log(`training ${task.name} '${job.configName}': ${runner.mode === 'epoch' ? `${runner.maxEpochs} epochs` : `${runner.maxIters} iterations`} ` +
     `of ${runner.itersPerEpoch} batches x ${bs} images${worldSize > 1 ? ` per rank x ${worldSize} ranks` : ''}; work dir ${workDir}`);
-  await runner.run();
+  try {
+    await runner.run();
+  } finally {
+    if (dist && worldSize > 1) setBatchNormSync(undefined);
+  }
   dist?.barrier(); // no rank exits (closing its connections) while another still evaluates or saves
   return { workDir, runner, eval: evalHook?.lastResult, rank };
 }

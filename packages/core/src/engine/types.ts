@@ -40,6 +40,19 @@ export interface EvalOptions {
   /** Test-time batch size (default 1, as mmdet/mmseg). */
   batchSize?: number;
   skipBadSamples?: boolean;
+  /** Sharded evaluation in a data-parallel run (see EvalShard). */
+  shard?: EvalShard;
+}
+
+/**
+ * Sharded evaluation (mmdet multi_gpu_test + collect_results): rank r runs inference on images r, r + worldSize,
+ * ...; `gather` returns every rank's value in rank order (a collective: every rank calls it once, in the same
+ * place). Rank 0 evaluates the gathered results once; the other ranks return empty metrics.
+ */
+export interface EvalShard {
+  rank: number;
+  worldSize: number;
+  gather<T>(value: T): T[];
 }
 
 export interface EvalResult {

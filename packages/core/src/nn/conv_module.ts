@@ -54,7 +54,9 @@ export class ConvModule extends Module {
     if (normCfg) {
       const t = normCfg.type;
       if (t === 'BN' || t === 'SyncBN' || t === 'BN2d') {
-        this.norm = this.addModule('bn', new BatchNorm2d(outChannels, normCfg.eps ?? 1e-5));
+        const bn = new BatchNorm2d(outChannels, normCfg.eps ?? 1e-5);
+        bn.sync = t === 'SyncBN';
+        this.norm = this.addModule('bn', bn);
       } else if (t === 'GN') {
         if (!normCfg.num_groups) throw new ConfigError(`norm_cfg type GN needs num_groups`);
         this.norm = this.addModule('gn', new GroupNorm(normCfg.num_groups, outChannels, normCfg.eps ?? 1e-5));

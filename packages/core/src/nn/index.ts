@@ -1,6 +1,7 @@
 export * from './module';
 export * from './layout';
 export * from './layers';
+export * from './sync_batch_norm';
 export * from './init';
 export * from './random';
 export * from './conv_module';

@@ -4,6 +4,7 @@ import { kaimingUniformDefault } from './init';
 import { nextSeed } from './random';
 import { layerNormValue } from '../backend/fused_ops';
 import { conv2dBias, dropPathScale, geluValue, linear } from './lean_ops';
+import { batchNormSync, syncBatchNormTrain } from './sync_batch_norm';
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (Array.isArray(v) ? v : [v, v]);
@@ -115,6 +116,8 @@ export class BatchNorm2d extends Module {
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
   readonly numBatchesTracked: tf.Variable;
+  /** SyncBN: in training, statistics of the global batch when a data-parallel all-reduce is installed (sync_batch_norm.ts). */
+  sync = false;
   constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum = 0.1) {
     super();
     this.weight = this.addParameter('weight', tf.ones([numFeatures]));
@@ -130,7 +133,8 @@ export class BatchNorm2d extends Module {
         return x.mul(scale).add(this.bias.sub(this.runningMean.mul(scale)));
       });
     }
-    const { y, mean, unbiased } = tf.tidy(() => {
+    const reduce = this.sync ? batchNormSync() : undefined;
+    const { y, mean, unbiased } = reduce ? syncBatchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps, reduce) : tf.tidy(() => {
       const axes = [0, 1, 2];
       const m = tf.moments(x, axes);
       const n = x.size / this.numFeatures;

@@ -43,7 +43,9 @@ export async function evaluateSegmentation(model: EncoderDecoder, dataset: Datas
   const n = Math.min(dataset.length, opts.limit ?? Infinity);
   if (opts.out) fs.mkdirSync(opts.out, { recursive: true });
   const t0 = Date.now();
-  for (let i = 0; i < n; i++) {
+  const step = opts.shard?.worldSize ?? 1;
+  let seen = 0;
+  for (let i = opts.shard?.rank ?? 0; i < n; i += step) {
     const s = await dataset.get(i, new Rng(i));
     if (!s) throw new Error(`${dataset.info(i).filename}: dropped by the test pipeline`);
     const img = sampleTensor(s);
@@ -60,7 +62,18 @@ export async function evaluateSegmentation(model: EncoderDecoder, dataset: Datas
       fs.mkdirSync(path.dirname(path.join(opts.out, name)), { recursive: true });
       fs.writeFileSync(path.join(opts.out, name), encodeLabelPng({ data: Uint8Array.from(pred), height: ph, width: pw }));
     }
-    if ((i + 1) % 50 === 0 || i + 1 === n) opts.log(`[eval] ${i + 1}/${n} images, ${((Date.now() - t0) / (i + 1)).toFixed(0)} ms/img`);
+    seen++;
+    if (seen % 50 === 0 || i + step >= n) opts.log(`[eval] ${seen}/${Math.ceil((n - (opts.shard?.rank ?? 0)) / step)} images, ${((Date.now() - t0) / seen).toFixed(0)} ms/img`);
+  }
+  if (opts.shard) {
+    // Per-class pixel counts (integers, exact in float64) summed over ranks: the metrics equal one process's.
+    const t = acc.totals;
+    const parts = opts.shard.gather([t.intersect, t.union, t.predLabel, t.label].map((a) => Array.from(a)));
+    if (opts.shard.rank !== 0) return { metrics: {}, table: '' };
+    [t.intersect, t.union, t.predLabel, t.label].forEach((a, k) => {
+      a.fill(0);
+      for (const p of parts) p[k].forEach((v, c) => (a[c] += v));
+    });
   }
   const r = acc.result();
   return { metrics: { aAcc: r.aAcc, mIoU: r.mIoU, mAcc: r.mAcc }, table: formatMiouTable(r, dataset.classes) };
