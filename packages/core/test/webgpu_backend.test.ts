@@ -21,11 +21,14 @@ describeWebGpu('webgpu backend (Dawn)', () => {
   });
   afterEach(() => unguard());
 
-  test('the sync-read guard throws on dataSync', () => {
+  test('the sync-read guard throws on a GPU readback, allows data still on the CPU side', () => {
     unguard = guardSyncReads();
-    const t = tf.ones([2]);
+    const a = tf.ones([64, 64]);
+    const t = tf.matMul(a, a);
     expect(() => t.dataSync()).toThrow(/synchronous tensor read on the webgpu backend/);
-    t.dispose();
+    // Freshly uploaded values are still held on the CPU: reading them needs no GPU.
+    expect(Array.from(tf.tensor1d([1, 2]).dataSync())).toEqual([1, 2]);
+    tf.dispose([a, t]);
   });
 
   test("the runner's gradient clipping runs without synchronous reads and scales like torch's clip_grad_norm_", async () => {
