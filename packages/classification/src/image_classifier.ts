@@ -20,12 +20,12 @@ export class ImageClassifier extends LITv2 {
     super({ ...LITV2_CLS_DEFAULTS, ...cfg }, opts);
   }
 
-  /** Logits and the k best classes per image (softmax probabilities). */
-  predict(x: tf.Tensor4D, k = 5, labels?: readonly string[]): { logits: number[][]; topk: TopK[][] } {
+  /** Logits and the k best classes per image (softmax probabilities); reads back asynchronously (GPU backends). */
+  async predict(x: tf.Tensor4D, k = 5, labels?: readonly string[]): Promise<{ logits: number[][]; topk: TopK[][] }> {
     const logits = this.forward(x);
     const probs = tf.softmax(logits);
-    const l = logits.arraySync() as number[][];
-    const p = probs.arraySync() as number[][];
+    const l = (await logits.array()) as number[][];
+    const p = (await probs.array()) as number[][];
     tf.dispose([logits, probs]);
     const topk = l.map((row, b) =>
       row
