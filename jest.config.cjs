@@ -12,7 +12,7 @@ const esmOnly = ['vega[^/]*', 'd3-[^/]*', 'internmap', 'delaunator', 'robust-pre
 if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/tools'],
+  roots: ['<rootDir>/packages', '<rootDir>/tools', '<rootDir>/apps'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.m?js$': ['@swc/jest', swcJs] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],

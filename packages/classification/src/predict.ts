@@ -65,7 +65,7 @@ export async function predictClassification(o: ClassificationPredictOptions): Pr
   try {
     const x = o.image ? await loadEvalImage(o.image, evalTransformOf(loaded.cfg)) : loadTensorFile(o.tensor!, o.shape);
     const labels = o.labels ? fs.readFileSync(o.labels, 'utf8').split(/\r?\n/).filter((l) => l.length > 0) : undefined;
-    const { logits, topk } = model.predict(x, o.topk ?? 5, labels);
+    const { logits, topk } = await model.predict(x, o.topk ?? 5, labels);
     x.dispose();
     return { logits, topk, loadReport, configFile: loaded.file };
   } finally {

@@ -15,13 +15,13 @@ beforeAll(async () => {
   await initBackend({ quiet: true });
 });
 
-test('ImageClassifier is registered and keeps the official key names', () => {
+test('ImageClassifier is registered and keeps the official key names', async () => {
   const m = CLASSIFIERS.build({ type: 'ImageClassifier', backbone: { type: 'LITv2', embed_dim: 8, depths: [1, 1, 1, 1], num_heads: [1, 2, 4, 8], num_classes: 5, img_size: 32 } }, undefined, { path: 'model' }) as ImageClassifier;
   expect(m).toBeInstanceOf(ImageClassifier);
   const keys = Object.keys(m.stateDictSpec());
   expect(keys[0]).toBe('patch_embed.proj.weight');
   expect(keys.slice(-4)).toEqual(['norm.weight', 'norm.bias', 'head.weight', 'head.bias']);
-  const { logits, topk } = m.eval().predict(tf.zeros([2, 32, 32, 3]) as tf.Tensor4D, 3);
+  const { logits, topk } = await m.eval().predict(tf.zeros([2, 32, 32, 3]) as tf.Tensor4D, 3);
   expect(logits.length).toBe(2);
   expect(topk[0].map((t) => t.index)).toEqual([...logits[0].keys()].sort((a, b) => logits[0][b] - logits[0][a]).slice(0, 3));
   m.dispose();

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { LITv2, seedEverything } from '@litv2/core';
-import { checkFixture, formatFixtureReport, guardSyncReads, initBackend, LITV2_FIXTURE_HANDLERS } from '@litv2/core/node';
+import { checkFixture, clipGradNorm, formatFixtureReport, guardSyncReads, initBackend, LITV2_FIXTURE_HANDLERS } from '@litv2/core/node';
 import { probeWebGpu } from './helpers/webgpu_probe';
 
 // The webgpu backend (Dawn's GL ES path; Mesa llvmpipe on CPU-only machines): the model code must give the
@@ -21,11 +21,24 @@ describeWebGpu('webgpu backend (Dawn)', () => {
   });
   afterEach(() => unguard());
 
-  test('the sync-read guard throws on dataSync', () => {
+  test('the sync-read guard throws on a GPU readback, allows data still on the CPU side', () => {
     unguard = guardSyncReads();
-    const t = tf.ones([2]);
+    const a = tf.ones([64, 64]);
+    const t = tf.matMul(a, a);
     expect(() => t.dataSync()).toThrow(/synchronous tensor read on the webgpu backend/);
-    t.dispose();
+    // Freshly uploaded values are still held on the CPU: reading them needs no GPU.
+    expect(Array.from(tf.tensor1d([1, 2]).dataSync())).toEqual([1, 2]);
+    tf.dispose([a, t]);
+  });
+
+  test("the runner's gradient clipping runs without synchronous reads and scales like torch's clip_grad_norm_", async () => {
+    unguard = guardSyncReads();
+    const grads: Record<string, tf.Tensor> = { a: tf.tensor1d([3, 0]), b: tf.tensor2d([[0, 4]]) };
+    const norm = await clipGradNorm(grads, 1);
+    expect(norm).toBeCloseTo(5, 5);
+    expect(Array.from(await grads.a.data())[0]).toBeCloseTo(0.6, 5);
+    expect(Array.from(await grads.b.data())[1]).toBeCloseTo(0.8, 5);
+    tf.dispose(Object.values(grads));
   });
 
   for (const name of ['hilo_ws2', 'litv2_tiny']) {

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { encodeLabelPng, encodeRgbPng, initBackend } from '@litv2/core/node';
-import { SEG_DATASETS } from '../src/data';
+import { DATASETS } from '@litv2/core';
+import type { SegDataset } from '../src/data';
 import { evaluateSegmentation, type EncoderDecoder } from '../src';
 
 beforeAll(async () => {
@@ -21,10 +22,10 @@ test('sharded mIoU (2 ranks, per-class areas summed on rank 0) equals single-pro
     fs.writeFileSync(path.join(imgDir, `ADE_${name}.jpg`), await encodeRgbPng({ data, height: 5, width: 6, channels: 3 }));
     fs.writeFileSync(path.join(annDir, `ADE_${name}.png`), encodeLabelPng({ data: Uint8Array.from({ length: 30 }, (_, i) => (i + k) % 5), height: 5, width: 6 }));
   }
-  const ds = SEG_DATASETS.build(
+  const ds = DATASETS.build(
     { type: 'ADE20KDataset', data_root: 'data/ade/ADEChallengeData2016', img_dir: 'images/validation', ann_dir: 'annotations/validation', pipeline: [{ type: 'LoadImageFromFile' }] },
-    { repoRoot: root },
-  );
+    { repoRoot: root, train: false },
+  ) as SegDataset;
   // A stand-in segmentor whose label map depends on the image's pixels (so each image differs).
   const model = {
     numClasses: 4,

@@ -87,11 +87,11 @@ export class ImageClassifier extends Module implements Classifier, TrainableMode
   }
 
   /** Logits and the k best classes per image (softmax probabilities). */
-  predict(x: tf.Tensor4D, k = 5, labels?: readonly string[]): { logits: number[][]; topk: TopK[][] } {
+  async predict(x: tf.Tensor4D, k = 5, labels?: readonly string[]): Promise<{ logits: number[][]; topk: TopK[][] }> {
     const logits = this.forward(x);
     const probs = tf.softmax(logits);
-    const l = logits.arraySync() as number[][];
-    const p = probs.arraySync() as number[][];
+    // Asynchronous reads: a GPU backend (webgpu) cannot read synchronously.
+    const [l, p] = (await Promise.all([logits.array(), probs.array()])) as [number[][], number[][]];
     tf.dispose([logits, probs]);
     const topk = l.map((row, b) =>
       row

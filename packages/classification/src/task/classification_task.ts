@@ -49,7 +49,7 @@ export async function evaluateClassification(model: ImageClassifier, dataset: Da
   const perClass = new Float64Array(model.numClasses * 2);
   for await (const batch of loader.batches(0)) {
     const logits = tf.tidy(() => model.forward(batch.imgs));
-    const rows = logits.dataSync() as Float32Array;
+    const rows = (await logits.data()) as Float32Array;
     logits.dispose();
     batch.imgs.dispose();
     for (let i = 0; i < batch.labels.length && seen < n; i++, seen++) {

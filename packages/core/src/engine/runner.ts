@@ -175,7 +175,7 @@ export class Runner<B extends Batch = Batch> {
       let interrupted = false;
       for await (const batch of this.loader.batches(this.epoch, this.innerIter)) {
         const t0 = performance.now();
-        const res = this.trainStep(batch, (t0 - tData) / 1000, t0);
+        const res = await this.trainStep(batch, (t0 - tData) / 1000, t0);
         this.iter++;
         this.innerIter++;
         for (const h of this.hooks) await h.afterIter?.(this, res);
@@ -195,8 +195,8 @@ export class Runner<B extends Batch = Batch> {
     await this.call('afterRun');
   }
 
-  /** One optimisation step on `batch` (disposes the batch). */
-  trainStep(batch: B, dataTime = 0, t0 = performance.now()): IterResult {
+  /** One optimisation step on `batch` (disposes the batch). Reads back asynchronously: GPU backends cannot read synchronously. */
+  async trainStep(batch: B, dataTime = 0, t0 = performance.now()): Promise<IterResult> {
     const lr = this.opts.lrSchedule.lrAt({ iter: this.iter, epoch: this.epoch, maxIters: this.maxIters, maxEpochs: this.maxEpochs });
     this.optimizer.lr = lr;
     const params = this.optimizer.params;
@@ -214,7 +214,7 @@ export class Runner<B extends Batch = Batch> {
         termsVec = tf.keep(tf.stack([...names.map((n) => terms[n].reshape([])), total.reshape([])]));
         return total;
       }, params.map((p) => p.variable));
-      const vals = termsVec!.dataSync();
+      const vals = await termsVec!.data();
       const losses: Record<string, number> = {};
       names.forEach((n, i) => (losses[n] = vals[i]));
       losses.loss = vals[names.length];
@@ -226,7 +226,7 @@ export class Runner<B extends Batch = Batch> {
       this.opts.reduceGrads?.(grads);
       let gradNorm: number | undefined;
       if (this.opts.gradClip) {
-        gradNorm = clipGradNorm(grads, this.opts.gradClip.max_norm, this.opts.gradClip.norm_type ?? 2);
+        gradNorm = await clipGradNorm(grads, this.opts.gradClip.max_norm, this.opts.gradClip.norm_type ?? 2);
       }
       this.optimizer.step(grads);
       for (const g of Object.values(grads)) g.dispose();
@@ -313,12 +313,12 @@ export class Runner<B extends Batch = Batch> {
 }
 
 /** torch.nn.utils.clip_grad_norm_: scales all grads in place (replacing entries) when the norm exceeds maxNorm. */
-export function clipGradNorm(grads: Record<string, tf.Tensor>, maxNorm: number, normType = 2): number {
+export async function clipGradNorm(grads: Record<string, tf.Tensor>, maxNorm: number, normType = 2): Promise<number> {
   if (normType !== 2) throw new Error(`grad_clip: only norm_type 2 is supported, got ${normType}`);
   const gs = Object.values(grads);
   if (!gs.length) return 0;
   const total = tf.tidy(() => tf.addN(gs.map((g) => g.square().sum())).sqrt());
-  const norm = total.dataSync()[0];
+  const norm = (await total.data())[0];
   total.dispose();
   const coef = maxNorm / (norm + 1e-6);
   if (coef < 1) {
