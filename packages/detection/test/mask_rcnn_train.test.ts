@@ -166,6 +166,6 @@ test('COCO segm evaluation: the gt masks as results give mask AP 1; results are 
   const out = path.join(dir, 'r.segm.json');
   const { metrics, table } = evaluateCoco(gt, res, [20, 21], 'segm', out);
   expect(metrics.segm_mAP).toBeCloseTo(1, 6);
-  expect(table).toMatch(/Evaluating segm/);
+  expect(table).toMatch(/per-category segm AP/);
   expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toHaveLength(2);
 });

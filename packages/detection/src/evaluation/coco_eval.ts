@@ -70,7 +70,6 @@ export function evaluateCoco(
   NAMES.forEach((n, i) => (metrics[n] = stats[i]));
   const names = new Map([...gt.cats.values()].map((c) => [c.id, c.name]));
   const classwise = classwiseAP(ev, names);
-  lines.unshift(`Evaluating ${iouType}...`);
   lines.push(`per-category ${iouType} AP@[.50:.95]:`, formatClasswiseTable(classwise));
   return { metrics, table: lines.join('\n'), classwise };
 }
