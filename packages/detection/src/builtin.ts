@@ -9,3 +9,4 @@ import './task_modules/samplers/pseudo_sampler';
 import './heads/retina_head';
 import './detectors/single_stage';
 import './datasets/coco_dataset';
+import './detectors/two_stage';

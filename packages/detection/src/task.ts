@@ -4,7 +4,9 @@ import type { CocoResult, ImageId } from '@litv2/cocoapi';
 import { buildDetector, type Detector } from './detectors/detector';
 import { collateDetection, disposeDetBatch, type DetBatch } from './structures/det_batch';
 import { CocoDetDataset } from './datasets/coco_dataset';
-import { detectionsToCoco, evaluateCocoBbox } from './evaluation/coco_bbox_eval';
+import { detectionsToCoco, evaluateCoco, masksToCoco } from './evaluation/coco_eval';
+import { isMaskDetector } from './detectors/two_stage';
+import type { Detections } from './post_processing/multiclass_nms';
 
 export const detectionTask: TaskDefinition<Detector, DetBatch> = {
   name: 'detection',
@@ -30,24 +32,37 @@ export const detectionTask: TaskDefinition<Detector, DetBatch> = {
 
   async evaluate(model, dataset, _cfg, opts: EvalOptions): Promise<EvalResult> {
     if (!(dataset instanceof CocoDetDataset)) throw new Error('detection evaluation needs a CocoDataset');
-    let results = await runInference(model, dataset, opts);
+    const segm: CocoResult[] | undefined = isMaskDetector(model) ? [] : undefined;
+    let results = await runInference(model, dataset, opts, segm);
     if (opts.shard) {
-      // Gathered in dataset order (each image's detections in the order its rank produced them), so the
+      // Gathered in dataset order (each image's results in the order its rank produced them), so the
       // evaluation sees exactly what a single process would.
-      const parts = opts.shard.gather(results);
-      if (opts.shard.rank !== 0) return { metrics: {}, table: '' };
       const pos = new Map(dataset.imgIds.map((id, i) => [id, i]));
-      results = parts.flat().map((r, k) => ({ r, k })).sort((a, b) => pos.get(a.r.image_id)! - pos.get(b.r.image_id)! || a.k - b.k).map((x) => x.r);
+      const inOrder = (parts: CocoResult[][]) => parts.flat().map((r, k) => ({ r, k })).sort((a, b) => pos.get(a.r.image_id)! - pos.get(b.r.image_id)! || a.k - b.k).map((x) => x.r);
+      const boxParts = opts.shard.gather(results);
+      const segmParts = segm ? opts.shard.gather(segm) : undefined;
+      if (opts.shard.rank !== 0) return { metrics: {}, table: '' };
+      results = inOrder(boxParts);
+      if (segm && segmParts) segm.splice(0, segm.length, ...inOrder(segmParts));
     }
     const out = opts.out ?? path.join(opts.workDir, 'results.bbox.json');
-    const { metrics, table } = evaluateCocoBbox(dataset.coco, results, dataset.imgIds, out);
+    const box = evaluateCoco(dataset.coco, results, dataset.imgIds, 'bbox', out);
     opts.log(`wrote ${results.length} detections to ${out}`);
-    return { metrics, table };
+    if (!segm) return { metrics: box.metrics, table: box.table };
+    // Both COCO tables, as mmdet's evaluate(metric=['bbox', 'segm']); the segm results go next to the bbox ones.
+    const segmOut = out.endsWith('.bbox.json') ? out.replace(/\.bbox\.json$/, '.segm.json') : out.replace(/\.json$/, '') + '.segm.json';
+    const mask = evaluateCoco(dataset.coco, segm, dataset.imgIds, 'segm', segmOut);
+    opts.log(`wrote ${segm.length} instance masks to ${segmOut}`);
+    return { metrics: { ...box.metrics, ...mask.metrics }, table: `${box.table}\n${mask.table}` };
   },
 };
 
 /** Runs the model over a dataset (test pipeline), returning COCO-format detections in original-image coordinates. */
-export async function runInference(model: Detector, dataset: CocoDetDataset, opts: Pick<EvalOptions, 'batchSize' | 'skipBadSamples' | 'log' | 'shard'>): Promise<CocoResult[]> {
+export async function runInference(
+  model: Detector, dataset: CocoDetDataset, opts: Pick<EvalOptions, 'batchSize' | 'skipBadSamples' | 'log' | 'shard'>,
+  /** When given (mask detectors), receives the COCO segm results (compressed RLE). */
+  segmOut?: CocoResult[],
+): Promise<CocoResult[]> {
   const shard = opts.shard && { rank: opts.shard.rank, worldSize: opts.shard.worldSize, pad: false };
   const loader = new DataLoader<DetBatch>(dataset, { batchSize: opts.batchSize ?? 1, shuffle: false, seed: 0, prefetch: 2, collate: collateDetection, skipBadSamples: opts.skipBadSamples, log: opts.log, shard });
   const results: CocoResult[] = [];
@@ -58,7 +73,14 @@ export async function runInference(model: Detector, dataset: CocoDetDataset, opt
   let done = 0;
   for await (const batch of loader.batches(0)) {
     try {
-      const dets = await model.simpleTest(batch.imgs, batch.metas, true);
+      let dets: Detections[];
+      if (segmOut && isMaskDetector(model)) {
+        const res = await model.simpleTestWithMasks(batch.imgs, batch.metas, true);
+        dets = res.map((r) => r.dets);
+        res.forEach((r, i) => segmOut.push(...masksToCoco(batch.samples[i].info.extra?.img_id as ImageId, r.dets, r.masks?.masks ?? [], dataset.catIds)));
+      } else {
+        dets = await model.simpleTest(batch.imgs, batch.metas, true);
+      }
       dets.forEach((d, i) => {
         const imgId = batch.samples[i].info.extra?.img_id as ImageId;
         results.push(...detectionsToCoco(imgId, d, dataset.catIds));

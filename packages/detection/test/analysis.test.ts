@@ -1,7 +1,7 @@
 import { COCO, COCOeval, type CocoDataset, type CocoResult } from '@litv2/cocoapi';
 import { formatClasswiseTable } from '../src/analysis/classwise';
 import { cocoConfusionMatrix, confusionMatrix, normalizeRows } from '../src/analysis/confusion_matrix';
-import { evaluateCocoBbox } from '../src/evaluation/coco_bbox_eval';
+import { evaluateCocoBbox } from '../src/evaluation/coco_eval';
 
 /** Small deterministic LCG so the fixtures are the same on every run. */
 function lcg(seed: number): () => number {

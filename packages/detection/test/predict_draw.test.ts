@@ -54,3 +54,20 @@ test('an unknown output extension is a one-line error and writes nothing', async
   expect(fs.existsSync(path.join(tmp, 'bad'))).toBe(false);
   expect(() => checkImageOutPath('noext')).toThrow(/extension/);
 });
+
+test('instance masks are drawn translucent in the class colour, only inside the mask', async () => {
+  const photo = await rotatedPhoto();
+  // Column-major 30x60 mask: x 10..19, y 40..49.
+  const data = new Uint8Array(30 * 60);
+  for (let x = 10; x < 20; x++) for (let y = 40; y < 50; y++) data[x * 60 + y] = 1;
+  const out = path.join(tmp, 'masks.png');
+  expect(await drawDetections(photo, { ...dets, masks: [{ h: 60, w: 30, data }] }, ['thing'], out, 0.3)).toBe(1);
+  const img = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+  const px = (x: number, y: number) => Array.from(img.data.subarray((y * img.info.width + x) * img.info.channels, (y * img.info.width + x) * img.info.channels + 3));
+  // Half-way between grey 128 and #e6194b inside the mask; plain grey outside it.
+  const inside = px(15, 45);
+  [0xe6, 0x19, 0x4b].forEach((c, k) => expect(Math.abs(inside[k] - (128 + c) / 2)).toBeLessThan(10));
+  expect(px(15, 10).every((v) => Math.abs(v - 128) < 8)).toBe(true);
+  // A mask of the wrong size is an error naming it.
+  await expect(drawDetections(photo, { ...dets, masks: [{ h: 10, w: 10, data: new Uint8Array(100) }] }, ['thing'], path.join(tmp, 'm2.png'))).rejects.toThrow(/mask 0 is 10x10, the image 60x30/);
+});

@@ -52,8 +52,9 @@ export function parseCocoAnns(
   img: { width: number; height: number },
   cat2label: Map<number, number>,
   source: string,
-): { bboxes: Float32Array; labels: Int32Array; bboxesIgnore: Float32Array; ids: number[] } {
+): { bboxes: Float32Array; labels: Int32Array; bboxesIgnore: Float32Array; ids: number[]; masks: number[][][] } {
   const boxes: number[] = [];
+  const masks: number[][][] = [];
   const labels: number[] = [];
   const ignore: number[] = [];
   const ids: number[] = [];
@@ -76,9 +77,35 @@ export function parseCocoAnns(
       boxes.push(x1, y1, x1 + w, y1 + h);
       labels.push(label);
       ids.push(ann.id);
+      masks.push(parsePolygons(ann, img, source));
     }
   }
-  return { bboxes: Float32Array.from(boxes), labels: Int32Array.from(labels), bboxesIgnore: Float32Array.from(ignore), ids };
+  return { bboxes: Float32Array.from(boxes), labels: Int32Array.from(labels), bboxesIgnore: Float32Array.from(ignore), ids, masks };
+}
+
+/**
+ * The instance mask of a non-crowd annotation as polygons (mmdet's PolygonMasks input). An annotation without a
+ * segmentation gets an empty list (only box training can use it). A polygon with fewer than 3 points, an odd
+ * number of coordinates or a non-finite coordinate is an error naming the annotation. Uncompressed or compressed
+ * RLE on a non-crowd instance is checked against the image size and then reported as unsupported.
+ */
+function parsePolygons(ann: CocoAnnotation, img: { width: number; height: number }, source: string): number[][] {
+  const seg = (ann as { segmentation?: unknown }).segmentation;
+  const where = `${source}: annotation id ${ann.id} (image ${ann.image_id})`;
+  if (seg === undefined || seg === null) return [];
+  if (Array.isArray(seg)) {
+    return seg.map((poly, k) => {
+      if (!Array.isArray(poly) || poly.length < 6 || poly.length % 2 !== 0 || !poly.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        throw new Error(`${where} has an invalid polygon ${k}: expected at least 3 points as an even list of finite numbers, got ${JSON.stringify(poly).slice(0, 80)}`);
+      }
+      return (poly as number[]).slice();
+    });
+  }
+  const size = (seg as { size?: unknown }).size;
+  if (!Array.isArray(size) || size[0] !== img.height || size[1] !== img.width) {
+    throw new Error(`${where} has an RLE mask of size ${JSON.stringify(size)}, but the image is ${img.height}x${img.width}`);
+  }
+  throw new Error(`${where}: RLE masks on non-crowd instances are not supported yet (use polygons)`);
 }
 
 /** Builds `data.train` / `data.val` / `data.test` of type CocoDataset. */

@@ -218,12 +218,13 @@ export class RPNHead extends Module {
    * clamped to img_shape, optional min size filter, NMS over all levels with level ids, first max_per_img.
    * Returns (K·5) x1,y1,x2,y2,score per image, in img_shape coordinates.
    */
-  async getProposals(outs: RpnOutputs, metas: readonly DetImgMeta[], training: boolean): Promise<Float32Array[]> {
+  getProposals(outs: RpnOutputs, metas: readonly DetImgMeta[], training: boolean): Float32Array[] {
     const cfg = training ? this.proposalCfg : this.testCfg;
     const sizes = outs.clsScores.map((c) => [c.shape[1], c.shape[2]] as [number, number]);
     const levels = this.anchorGenerator.gridAnchors(sizes);
-    const clsData = await Promise.all(outs.clsScores.map((c) => c.data() as Promise<Float32Array>));
-    const regData = await Promise.all(outs.bboxPreds.map((c) => c.data() as Promise<Float32Array>));
+    // One read per level: ranking and NMS are sequential CPU work on a few thousand boxes (as in mmcv's CPU nms).
+    const clsData = outs.clsScores.map((c) => c.dataSync() as Float32Array);
+    const regData = outs.bboxPreds.map((c) => c.dataSync() as Float32Array);
     const result: Float32Array[] = [];
     metas.forEach((meta, i) => {
       const anchorsSel: number[] = [];

@@ -10,6 +10,8 @@ export interface DetBatch extends Batch {
   gt_bboxes: tf.Tensor2D[];
   gt_labels: tf.Tensor1D[];
   gt_bboxes_ignore: tf.Tensor2D[];
+  /** Per image, one polygon list per gt (img_shape coordinates), when the pipeline collected gt_masks. */
+  gt_masks?: number[][][][];
 }
 
 /** Default collate + one (n, 4) box and (n,) label tensor per image. */
@@ -21,6 +23,7 @@ export function collateDetection(samples: Sample[]): DetBatch {
     gt_bboxes: samples.map((s) => boxes(s.gt_bboxes)),
     gt_labels: samples.map((s) => tf.tensor1d(s.gt_labels ?? new Int32Array(0), 'int32')),
     gt_bboxes_ignore: samples.map((s) => boxes(s.gt_bboxes_ignore)),
+    ...(samples.some((s) => s.gt_masks) ? { gt_masks: samples.map((s) => s.gt_masks ?? []) } : {}),
   };
 }
 
