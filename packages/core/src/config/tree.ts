@@ -49,6 +49,11 @@ export class OriginMap {
   }
 
   get(key: string): string {
+    // A key that only exists because an override set something below it (`--cfg-options optimzer.lr=1`).
+    if (!this.map.has(key)) {
+      const pre = `${key}.`;
+      for (const [k2, f] of this.map) if (k2.startsWith(pre)) return f;
+    }
     let k = key;
     for (;;) {
       const f = this.map.get(k);

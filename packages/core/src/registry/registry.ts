@@ -50,6 +50,13 @@ export class Registry<T, X = undefined> {
     return [...this.entries.keys()];
   }
 
+  /** The keys a type accepts (besides the type key) and their defaults (`undefined`: required). */
+  defaultsOf(type: string): ConfigNode {
+    const entry = this.entries.get(type);
+    if (!entry) throw new Error(`${this.kind} '${type}' is not registered`);
+    return { ...entry.defaults };
+  }
+
   /** Merged defaults + cfg, validated, without building (useful to inspect or dump). */
   resolve(cfg: ConfigNode, origin: ConfigOrigin = { path: this.kind }): { type: string; cfg: ConfigNode } {
     const type = cfg[this.typeKey];
