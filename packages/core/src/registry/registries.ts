@@ -67,7 +67,7 @@ export const BBOX_ASSIGNERS = new Registry<object>('bbox assigner');
 export const BBOX_SAMPLERS = new Registry<object>('bbox sampler');
 export const BBOX_CODERS = new Registry<object>('bbox coder');
 export const PRIOR_GENERATORS = new Registry<object>('prior generator');
-export const ROI_EXTRACTORS = new Registry<Module>('roi extractor');
+export const ROI_EXTRACTORS = new Registry<object>('roi extractor');
 export const DATASETS = new Registry<Dataset, DatasetBuildContext>('dataset');
 export const OPTIMIZERS = new Registry<Optimizer, OptimizerBuildContext>('optimizer');
 /** mmcv `lr_config`: the type key is `policy`; the base lr comes from the optimizer. */

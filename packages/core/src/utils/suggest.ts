@@ -17,9 +17,15 @@ export function editDistance(a: string, b: string): number {
 export function closestMatch(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
+  const common = (a: string, b: string) => {
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return i;
+  };
   for (const c of candidates) {
     const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
+    // Ties go to the longer shared prefix: a dropped or added last letter ('rcn' -> 'rcnn', not 'rpn').
+    if (d < bestD || (d === bestD && best !== undefined && common(name, c) > common(name, best))) {
       bestD = d;
       best = c;
     }

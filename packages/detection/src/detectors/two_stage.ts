@@ -1,3 +1,4 @@
+import { checkTwoStageKeys } from './two_stage_keys';
 import * as tf from '@tensorflow/tfjs';
 import { decode, frPoly, merge } from '@litv2/cocoapi';
 import { BACKBONES, ConfigError, DETECTORS, Module, NECKS, type Backbone, type ConfigNode, type ConfigOrigin, type Neck } from '@litv2/core';
@@ -117,6 +118,8 @@ export function twoStageDetectorFromConfig(cfg: ConfigNode, origin: ConfigOrigin
   const at = (k: string): ConfigOrigin => ({ ...origin, path: `${origin.path}.${k}` });
   for (const k of ['backbone', 'neck', 'rpn_head', 'roi_head'] as const) if (!cfg[k] || typeof cfg[k] !== 'object') throw new ConfigError(`missing '${k}' section`, at(k));
   if (cfg.pretrained !== null && cfg.pretrained !== undefined) throw new ConfigError('use backbone.init_cfg: {type: Pretrained, checkpoint: ...} (mmdet 2.11 style) instead of model.pretrained', at('pretrained'));
+  // Every key of every part first (with suggestions); the parts' constructors then check values.
+  checkTwoStageKeys(cfg, origin);
   const train = (cfg.train_cfg ?? null) as { rpn?: RPNHeadConfig['train_cfg']; rpn_proposal?: RPNHeadConfig['proposal_cfg']; rcnn?: StandardRoIHeadConfig['train_cfg'] } | null;
   const test = (cfg.test_cfg ?? null) as { rpn?: RPNHeadConfig['test_cfg']; rcnn?: StandardRoIHeadConfig['test_cfg'] } | null;
   for (const [sec, keys] of [['train_cfg', ['rpn', 'rpn_proposal', 'rcnn']], ['test_cfg', ['rpn', 'rcnn']]] as const) {
