@@ -9,11 +9,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildLrSchedule, buildPipeline, ConfigError, CLASSIFIERS, CLS_BACKBONES, deepClone, validateRunConfig, type ConfigNode, type TaskDefinition } from '@litv2/core';
+import { buildLrSchedule, buildPipeline, CLS_DATASETS, ConfigError, CLASSIFIERS, CLS_BACKBONES, deepClone, validateRunConfig, type ConfigNode, type TaskDefinition } from '@litv2/core';
 import { loadConfig } from '@litv2/core/node';
 import { detectionTask } from '@litv2/detection';
 import { segmentationTask } from '@litv2/segmentation';
-import { classificationTask, CLS_DATASETS } from '@litv2/classification';
+import { classificationTask } from '@litv2/classification';
 
 const root = path.resolve(__dirname, '../..');
 const configsDir = path.join(root, 'configs');

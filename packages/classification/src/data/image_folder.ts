@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, PipelineDataset, Registry, buildPipeline, isMapping, validateKeys, type ConfigNode, type ConfigOrigin, type Rng, type Sample, type SampleInfo, type Transform } from '@litv2/core';
+import { CLS_DATASETS, ConfigError, PipelineDataset, buildPipeline, isMapping, validateKeys, type ConfigNode, type ConfigOrigin, type Rng, type Sample, type SampleInfo, type Transform } from '@litv2/core';
 import { NO_BATCH_AUGMENT, type BatchAugmentOptions, type ClsSampleExtra } from './mixup';
 import { SYNTHETIC_CLS_DEFAULTS, SYNTHETIC_CLS_DIR, makeSyntheticClassification } from './synthetic';
 
@@ -69,13 +69,7 @@ export class ImageFolderDataset extends PipelineDataset {
   }
 }
 
-export interface ClsDatasetContext {
-  repoRoot: string;
-  log: (line: string) => void;
-}
-
-/** Classification datasets by `type` (data.{train,val,test}). */
-export const CLS_DATASETS = new Registry<Promise<ImageFolderDataset>, ClsDatasetContext>('classification dataset');
+export type { ClsDatasetBuildContext as ClsDatasetContext } from '@litv2/core';
 
 function batchAugmentFromConfig(v: unknown, origin: ConfigOrigin): BatchAugmentOptions {
   if (v === null || v === undefined) return NO_BATCH_AUGMENT;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { CLASSIFIERS, ConfigError, DataLoader, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Sample, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
+import { CLASSIFIERS, CLS_DATASETS, ConfigError, DataLoader, type ConfigNode, type Dataset, type EvalOptions, type EvalResult, type Sample, type Split, type TaskContext, type TaskDefinition } from '@litv2/core';
 import type { ImageClassifier, ClsBatch } from '../models/image_classifier';
-import { CLS_DATASETS, ImageFolderDataset } from '../data/image_folder';
+import { ImageFolderDataset } from '../data/image_folder';
 import { collateClassification } from '../data/mixup';
 import '../models/image_classifier';
 import '../data/transforms';
@@ -19,7 +19,10 @@ export function buildClassifierModel(cfg: ConfigNode, configFile?: string): Imag
 export async function buildClsDatasetFromConfig(cfg: ConfigNode, split: Split, ctx: Pick<TaskContext, 'repoRoot' | 'log' | 'configFile'>): Promise<ImageFolderDataset> {
   const node = obj(cfg.data)[split];
   if (!node || typeof node !== 'object') throw new ConfigError(`missing 'data.${split}'`, { file: ctx.configFile, path: `data.${split}` });
-  return CLS_DATASETS.build(node as ConfigNode, { repoRoot: ctx.repoRoot, log: ctx.log }, { file: ctx.configFile, path: `data.${split}` });
+  const origin = { file: ctx.configFile, path: `data.${split}` };
+  const ds = await CLS_DATASETS.build(node as ConfigNode, { repoRoot: ctx.repoRoot, log: ctx.log }, origin);
+  if (!(ds instanceof ImageFolderDataset)) throw new ConfigError(`${String((node as ConfigNode).type)} is not an image-folder dataset`, { ...origin, path: `${origin.path}.type` });
+  return ds;
 }
 
 /** Top-k hits of one logits row against `label` (ties broken towards the lower index, as torch.topk on CPU). */

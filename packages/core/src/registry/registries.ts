@@ -69,6 +69,13 @@ export const BBOX_CODERS = new Registry<object>('bbox coder');
 export const PRIOR_GENERATORS = new Registry<object>('prior generator');
 export const ROI_EXTRACTORS = new Registry<object>('roi extractor');
 export const DATASETS = new Registry<Dataset, DatasetBuildContext>('dataset');
+/** What a classification dataset builder gets (it may generate the synthetic set, hence async). */
+export interface ClsDatasetBuildContext {
+  repoRoot: string;
+  log: (line: string) => void;
+}
+/** Whole-image classification datasets (ImageFolder); their builders are async (first-use generation). */
+export const CLS_DATASETS = new Registry<Promise<Dataset>, ClsDatasetBuildContext>('classification dataset');
 export const OPTIMIZERS = new Registry<Optimizer, OptimizerBuildContext>('optimizer');
 /** mmcv `lr_config`: the type key is `policy`; the base lr comes from the optimizer. */
 export const LR_SCHEDULES = new Registry<LrSchedule, { baseLr: number }>('lr policy', 'policy');
