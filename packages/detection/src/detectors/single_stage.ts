@@ -66,8 +66,8 @@ export class SingleStageDetector extends Module implements Detector {
 }
 
 /**
- * Builds a single-stage detector from an mmdet `model` node: the neck and head first (cheap, so their config
- * errors come before seconds of backbone building), then the backbone. `train_cfg` / `test_cfg` are handed to
+ * Builds a single-stage detector from an mmdet `model` node: the neck, the head's own keys, the backbone, then
+ * the head. `train_cfg` / `test_cfg` are handed to
  * the head as mmdet does.
  */
 export function singleStageDetectorFromConfig(cfg: ConfigNode, origin: ConfigOrigin): SingleStageDetector {
@@ -76,8 +76,10 @@ export function singleStageDetectorFromConfig(cfg: ConfigNode, origin: ConfigOri
   if (cfg.pretrained !== null && cfg.pretrained !== undefined) throw new ConfigError('use backbone.init_cfg: {type: Pretrained, checkpoint: ...} (mmdet 2.11 style) instead of model.pretrained', at('pretrained'));
   const neck = NECKS.build(cfg.neck as ConfigNode, undefined, at('neck'));
   const headCfg = { ...(cfg.bbox_head as ConfigNode), train_cfg: cfg.train_cfg ?? null, test_cfg: cfg.test_cfg ?? null };
-  const head = buildChild(HEADS, headCfg, at('bbox_head'), [AnchorHead]);
+  HEADS.resolve(headCfg, at('bbox_head'));
+  // Neck, backbone, head: the order the random initialisation has always drawn in (same weights, same runs).
   const backbone = BACKBONES.build(cfg.backbone as ConfigNode, undefined, at('backbone'));
+  const head = buildChild(HEADS, headCfg, at('bbox_head'), [AnchorHead]);
   return new SingleStageDetector(backbone, neck, head);
 }
 
