@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildLrSchedule, buildPipeline, CLS_DATASETS, ConfigError, CLASSIFIERS, CLS_BACKBONES, deepClone, validateRunConfig, type ConfigNode, type TaskDefinition } from '@litv2/core';
+import { buildLrSchedule, buildPipeline, CLS_DATASETS, CONFIG_VARIABLES, ConfigError, CLASSIFIERS, CLS_BACKBONES, deepClone, validateRunConfig, type ConfigNode, type TaskDefinition } from '@litv2/core';
 import { loadConfig } from '@litv2/core/node';
 import { detectionTask } from '@litv2/detection';
 import { segmentationTask } from '@litv2/segmentation';
@@ -19,8 +19,8 @@ const root = path.resolve(__dirname, '../..');
 const configsDir = path.join(root, 'configs');
 const TASKS: Record<string, TaskDefinition> = { detection: detectionTask as unknown as TaskDefinition, segmentation: segmentationTask as unknown as TaskDefinition, classification: classificationTask as unknown as TaskDefinition };
 
-/** Top-level keys that are YAML anchor holders (not read by the engine) or free variables. */
-const VARIABLES = new Set(['dataset_type', 'data_root', 'classes', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'crop_size', 'test_transform', 'img_scale', 'norm_cfg']);
+/** Top-level keys that are YAML anchor holders (not read by the engine): the run schema's free variables. */
+const VARIABLES = new Set(CONFIG_VARIABLES);
 
 /** Every key path of a config tree: [parent path parts, key] (list entries descend with their index). */
 function keyPaths(node: unknown, prefix: (string | number)[] = []): (string | number)[][] {

@@ -2,5 +2,5 @@
 export { parseCfgOption, parseOptionValue, setOption, CLI_ORIGIN } from './overrides';
 export { validateKeys, type KeySchema, type ValueSchema, type ValidateOrigin } from './validate';
 export { configToYaml } from './dump';
-export { validateRunConfig } from './run_schema';
+export { validateRunConfig, CONFIG_VARIABLES } from './run_schema';
 export { getPath, isMapping, deepClone, mergeInto, OriginMap } from './tree';

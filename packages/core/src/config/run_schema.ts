@@ -70,10 +70,13 @@ const SECTIONS: KeySchema = {
  * Top-level keys that only hold values for YAML anchors or `_base_` merging (mmdet's config variables);
  * they are not read by the engine. Any other free variable must start with `_`.
  */
-const VARIABLES = ['dataset_type', 'data_root', 'classes', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'crop_size', 'test_transform', 'img_scale', 'norm_cfg'];
+export const CONFIG_VARIABLES: readonly string[] = ['dataset_type', 'data_root', 'classes', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'crop_size', 'test_transform', 'img_scale', 'norm_cfg'];
 
 /** Keys a task's own code reads at the top level (validated by the task). */
 const TASK_SECTIONS = ['model'];
+
+/** The origin of a top-level dotted key: the file (or `--cfg-options`) that set it. */
+const originAt = (origin: Omit<ValidateOrigin, 'path'>) => (key: string) => ({ file: origin.originOf ? origin.originOf(key) : origin.file, path: key });
 
 /**
  * Validates every top-level section the engine reads (not `model`, not the dataset nodes: their registries
@@ -81,10 +84,10 @@ const TASK_SECTIONS = ['model'];
  * unknown keys, the closest known one.
  */
 export function validateRunConfig(cfg: ConfigNode, origin: Omit<ValidateOrigin, 'path'>): void {
-  const where = (key: string) => ({ file: origin.originOf ? origin.originOf(key) : origin.file, path: key });
-  const known = [...Object.keys(SECTIONS), 'optimizer', 'lr_config', ...TASK_SECTIONS, ...VARIABLES];
+  const where = originAt(origin);
+  const known = [...Object.keys(SECTIONS), 'optimizer', 'lr_config', ...TASK_SECTIONS, ...CONFIG_VARIABLES];
   for (const [k, v] of Object.entries(cfg)) {
-    if (k.startsWith('_') || VARIABLES.includes(k) || TASK_SECTIONS.includes(k)) continue;
+    if (k.startsWith('_') || CONFIG_VARIABLES.includes(k) || TASK_SECTIONS.includes(k)) continue;
     if (k === 'optimizer') {
       validateOptimizer(v, origin);
       continue;
@@ -118,7 +121,7 @@ export function validateRunConfig(cfg: ConfigNode, origin: Omit<ValidateOrigin, 
 }
 
 function validateOptimizer(v: unknown, origin: Omit<ValidateOrigin, 'path'>): void {
-  const where = (key: string) => ({ file: origin.originOf ? origin.originOf(key) : origin.file, path: key });
+  const where = originAt(origin);
   if (!isMapping(v)) throw new ConfigError(`expected a mapping, got ${JSON.stringify(v)}`, where('optimizer'));
   const type = (v as ConfigNode).type;
   const schema = typeof type === 'string' ? OPTIMIZER_SCHEMAS[type] : undefined;

@@ -122,10 +122,6 @@ export function twoStageDetectorFromConfig(cfg: ConfigNode, origin: ConfigOrigin
   checkTwoStageKeys(cfg, origin);
   const train = (cfg.train_cfg ?? null) as { rpn?: RPNHeadConfig['train_cfg']; rpn_proposal?: RPNHeadConfig['proposal_cfg']; rcnn?: StandardRoIHeadConfig['train_cfg'] } | null;
   const test = (cfg.test_cfg ?? null) as { rpn?: RPNHeadConfig['test_cfg']; rcnn?: StandardRoIHeadConfig['test_cfg'] } | null;
-  for (const [sec, keys] of [['train_cfg', ['rpn', 'rpn_proposal', 'rcnn']], ['test_cfg', ['rpn', 'rcnn']]] as const) {
-    const node = cfg[sec] as Record<string, unknown> | null | undefined;
-    if (node) for (const k of Object.keys(node)) if (!(keys as readonly string[]).includes(k)) throw new ConfigError(`unknown key '${k}' (expected ${keys.join(', ')})`, at(`${sec}.${k}`));
-  }
   const neck = NECKS.build(cfg.neck as ConfigNode, undefined, at('neck'));
   const rpnCfg = cfg.rpn_head as unknown as RPNHeadConfig;
   const rpn = new RPNHead({ ...rpnCfg, train_cfg: train?.rpn ?? null, proposal_cfg: train?.rpn_proposal ?? null, test_cfg: test?.rpn ?? null }, at('rpn_head'));

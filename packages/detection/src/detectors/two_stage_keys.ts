@@ -20,6 +20,7 @@ import {
   type Registry,
 } from '@litv2/core';
 import { RPNHead, type RPNHeadConfig } from '../heads/rpn_head';
+import { ANCHOR_TRAIN_CFG_SCHEMA, NMS_CFG_SCHEMA } from '../heads/anchor_head';
 import { StandardRoIHead, type StandardRoIHeadConfig } from '../roi_heads/standard_roi_head';
 import { Shared2FCBBoxHead, type Shared2FCBBoxHeadConfig } from '../roi_heads/bbox_heads/shared2fc_bbox_head';
 import { FCNMaskHead, type FCNMaskHeadConfig } from '../roi_heads/mask_heads/fcn_mask_head';
@@ -55,10 +56,10 @@ BBOX_SAMPLERS.register('RandomSampler', {
   build: (cfg, _ctx, origin) => new RandomSampler(cfg as never, origin),
 });
 
-const NMS: KeySchema = { type: 'string', iou_threshold: 'fraction' };
+const NMS = NMS_CFG_SCHEMA;
 const PROPOSAL: KeySchema = { nms_pre: 'integer', max_per_img: 'count', nms: NMS, min_bbox_size: 'nonneg', nms_across_levels: 'boolean', nms_post: 'integer', max_num: 'integer', nms_thr: 'fraction' };
 const TRAIN_CFG: KeySchema = {
-  rpn: { assigner: 'mapping', sampler: 'mapping', allowed_border: 'number', pos_weight: 'number', debug: 'boolean' },
+  rpn: ANCHOR_TRAIN_CFG_SCHEMA,
   rpn_proposal: PROPOSAL,
   rcnn: { assigner: 'mapping', sampler: 'mapping', mask_size: 'count', pos_weight: 'number', debug: 'boolean' },
 };

@@ -13,6 +13,7 @@ import {
   type BatchedNmsConfig,
   type ConfigNode,
   type ConfigOrigin,
+  type KeySchema,
 } from '@litv2/core';
 import { AnchorGenerator, anchorInsideFlags, concatLevels } from '../task_modules/anchors/anchor_generator';
 import { DeltaXYWHBBoxCoder } from '../task_modules/coders/delta_xywh_coder';
@@ -91,8 +92,11 @@ export const ANCHOR_HEAD_DEFAULTS: ConfigNode = {
   init_cfg: undefined,
 };
 
-const TRAIN_CFG_KEYS = { assigner: 'mapping', sampler: 'mapping', allowed_border: 'number', pos_weight: 'number', debug: 'boolean' } as const;
-const TEST_CFG_KEYS = { nms_pre: 'integer', min_bbox_size: 'nonneg', score_thr: 'fraction', nms: { type: 'string', iou_threshold: 'fraction' }, max_per_img: 'count' } as const;
+/** mmcv `nms` config keys (test_cfg of every detection head). */
+export const NMS_CFG_SCHEMA: KeySchema = { type: 'string', iou_threshold: 'fraction' };
+/** `train_cfg` of an anchor head (also the `rpn` stage of a two-stage detector). */
+export const ANCHOR_TRAIN_CFG_SCHEMA: KeySchema = { assigner: 'mapping', sampler: 'mapping', allowed_border: 'number', pos_weight: 'number', debug: 'boolean' };
+const TEST_CFG_SCHEMA: KeySchema = { nms_pre: 'integer', min_bbox_size: 'nonneg', score_thr: 'fraction', nms: NMS_CFG_SCHEMA, max_per_img: 'count' };
 
 /** Parses and builds the shared parts of an anchor head config (children through their registries). */
 export function anchorHeadPartsFromConfig(cfg: ConfigNode, origin: ConfigOrigin): AnchorHeadParts {
@@ -128,7 +132,7 @@ export function anchorHeadPartsFromConfig(cfg: ConfigNode, origin: ConfigOrigin)
 
 export function anchorTrainCfgFromConfig(node: unknown, origin: ConfigOrigin): AnchorTrainCfg | null {
   if (node === null || node === undefined) return null;
-  validateKeys(node, TRAIN_CFG_KEYS, origin, { required: ['assigner'] });
+  validateKeys(node, ANCHOR_TRAIN_CFG_SCHEMA, origin, { required: ['assigner'] });
   const n = node as ConfigNode;
   return {
     assigner: buildChild(BBOX_ASSIGNERS, n.assigner, { ...origin, path: `${origin.path}.assigner` }, [MaxIoUAssigner]),
@@ -140,7 +144,7 @@ export function anchorTrainCfgFromConfig(node: unknown, origin: ConfigOrigin): A
 
 export function anchorTestCfgFromConfig(node: unknown, origin: ConfigOrigin): AnchorTestCfg {
   const t = (node ?? {}) as ConfigNode;
-  validateKeys(t, TEST_CFG_KEYS as unknown as Record<string, string>, origin);
+  validateKeys(t, TEST_CFG_SCHEMA, origin);
   const nms = (t.nms as BatchedNmsConfig | undefined) ?? { type: 'nms', iou_threshold: 0.5 };
   if (nms.type !== 'nms') throw new ConfigError(`only nms type 'nms' is supported, got '${nms.type}'`, { ...origin, path: `${origin.path}.nms.type` });
   return {
